@@ -1,0 +1,3 @@
+from .darknet import Darknet53
+
+__all__ = ['Darknet53']

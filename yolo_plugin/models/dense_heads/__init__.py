@@ -1,0 +1,3 @@
+from .yolov3_head import YOLOv3Head
+
+__all__ = ['YOLOv3Head']

@@ -1,0 +1,324 @@
+"""The YOLOv3 head: outputs, loss of a whole batch at once, and prediction."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from yolo_plugin.registry import MODELS, TASK_UTILS
+from ..layers.bbox_nms import batched_multiclass_nms
+from ..losses.iou_loss import aligned_iou
+from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
+from ..utils import pad_instances, scale_channels
+
+# The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
+# three a level, stride 32 first.
+COCO_ANCHORS = (((116, 90), (156, 198), (373, 326)),
+                ((30, 61), (62, 45), (59, 119)),
+                ((10, 13), (16, 30), (33, 23)))
+
+
+def prior_prob_logit(prob: float) -> float:
+    """The logit whose sigmoid is ``prob``."""
+    return float(-torch.log(torch.tensor((1 - prob) / prob)))
+
+
+@MODELS.register_module()
+class YOLOv3Head(BaseDenseHead):
+    """YOLOv3 head: at each level a 3x3 conv (``in_channels[l] ->
+    out_channels[l]``) then a 1x1 conv to ``A * (5 + K)`` outputs laid out
+    per anchor as ``(tx, ty, tw, th, objectness, class_1..K)``.
+
+    The loss works on the whole batch at once: one decode of all levels,
+    one vectorised assignment (:class:`YOLOAnchorAssigner`), one gather of
+    the matched predictions.
+
+    Box losses: the paper's ``loss_xy`` (BCE on the cell offsets) plus
+    ``loss_wh`` (squared error in log space), or ``loss_box`` (an IoU-family
+    loss on decoded boxes), never both.
+
+    Args:
+        num_classes: ``K``.
+        in_channels / out_channels: per level, stride 32 first.
+        widen_factor: multiplies both, as in the backbone (small variants).
+        prior_generator: the anchors, per level.
+        bbox_coder: the box parametrisation (``variant='v3'`` or ``'v5'``).
+        obj_target: ``'binary'`` (1 at matches) or ``'iou'`` (the detached
+            IoU of the matched prediction with its ground truth, YOLOv5).
+        obj_level_weights: a factor a level on the objectness loss (YOLOv5's
+            balance: ``(0.4, 1.0, 4.0)`` for strides 32, 16, 8); ``None``: 1.
+        loss_reduction: ``'image_sum'`` (the paper's sums over predictions,
+            averaged over the images of the batch) or ``'level_mean'``
+            (YOLOv5: means over the matches, or over all predictions for
+            objectness, of each level, summed over levels).
+    """
+
+    reductions = ('image_sum', 'level_mean')
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: Sequence[int] = (512, 256, 128),
+                 out_channels: Sequence[int] = (1024, 512, 256),
+                 widen_factor: float = 1.0,
+                 prior_generator: ConfigType = dict(
+                     type='YOLOPriorGenerator', anchors=COCO_ANCHORS,
+                     strides=(32, 16, 8)),
+                 bbox_coder: ConfigType = dict(type='YOLOBoxCoder', variant='v3'),
+                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
+                 act_cfg: ConfigType = dict(type='LeakyReLU', negative_slope=0.1),
+                 loss_cls: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),
+                 loss_obj: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),
+                 loss_xy: OptConfigType = dict(type='SigmoidBCELoss', loss_weight=2.0),
+                 loss_wh: OptConfigType = dict(type='MSELoss', loss_weight=2.0),
+                 loss_box: OptConfigType = None,
+                 obj_target: str = 'binary',
+                 obj_level_weights: Optional[Sequence[float]] = None,
+                 loss_reduction: str = 'image_sum',
+                 train_cfg: OptConfigType = dict(
+                     assigner=dict(type='YOLOAnchorAssigner')),
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(in_channels) != len(out_channels):
+            raise ValueError('YOLOv3Head: in_channels and out_channels need one '
+                             'entry a level')
+        if (loss_box is None) == (loss_xy is None or loss_wh is None):
+            raise ValueError('YOLOv3Head: give either loss_box or both loss_xy '
+                             'and loss_wh')
+        if obj_target not in ('binary', 'iou'):
+            raise ValueError(f"YOLOv3Head: obj_target must be 'binary' or 'iou', "
+                             f'got {obj_target!r}')
+        if loss_reduction not in self.reductions:
+            raise ValueError(f'YOLOv3Head: loss_reduction must be one of '
+                             f'{self.reductions}, got {loss_reduction!r}')
+        self.num_classes = num_classes
+        self.in_channels = tuple(scale_channels(c, widen_factor) for c in in_channels)
+        self.out_channels = tuple(scale_channels(c, widen_factor) for c in out_channels)
+        self.prior_generator = TASK_UTILS.build(prior_generator)
+        self.bbox_coder = TASK_UTILS.build(bbox_coder)
+        if self.prior_generator.num_levels != len(in_channels):
+            raise ValueError(
+                f'YOLOv3Head: {len(in_channels)} levels of channels but '
+                f'{self.prior_generator.num_levels} of anchors')
+        self.featmap_strides = self.prior_generator.strides
+        self.num_base_priors = self.prior_generator.num_base_priors
+        self.num_attrib = 5 + num_classes
+        if obj_level_weights is None:
+            obj_level_weights = (1.0, ) * len(in_channels)
+        if len(obj_level_weights) != len(in_channels):
+            raise ValueError('YOLOv3Head: obj_level_weights needs one entry a level')
+        self.register_buffer(
+            'obj_level_weights', torch.tensor(obj_level_weights, dtype=torch.float32),
+            persistent=False)
+        self.obj_target = obj_target
+        self.loss_reduction = loss_reduction
+
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_obj = MODELS.build(loss_obj)
+        self.loss_xy = MODELS.build(loss_xy) if loss_xy is not None else None
+        self.loss_wh = MODELS.build(loss_wh) if loss_wh is not None else None
+        self.loss_box = MODELS.build(loss_box) if loss_box is not None else None
+        if self.loss_box is None:
+            # Fails early for the v5 parametrisation, which has no x/y, w/h targets.
+            self.bbox_coder.encode(torch.zeros(0, 4), torch.zeros(0, 2),
+                                   torch.ones(0, 2), torch.ones(0))
+
+        self.train_cfg = train_cfg
+        self.test_cfg = test_cfg
+        self.assigner = TASK_UTILS.build(train_cfg['assigner']) if train_cfg else None
+
+        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.bridge_convs = nn.ModuleList(
+            ConvModule(c_in, c_out, 3, padding=1, **common)
+            for c_in, c_out in zip(self.in_channels, self.out_channels))
+        self.pred_convs = nn.ModuleList(
+            nn.Conv2d(c_out, self.num_base_priors * self.num_attrib, 1)
+            for c_out in self.out_channels)
+
+    def init_weights(self) -> None:
+        """Normal(0, 0.01) prediction convs; biases from priors: objectness
+        of about 8 objects in a 608 px image, class 1 / K (as in YOLOv5)."""
+        super().init_weights()
+        for conv, stride in zip(self.pred_convs, self.featmap_strides):
+            nn.init.normal_(conv.weight, mean=0, std=0.01)
+            bias = conv.bias.data.view(self.num_base_priors, self.num_attrib)
+            bias[:, :4] = 0
+            bias[:, 4] = prior_prob_logit(8 / (608 / stride)**2)
+            bias[:, 5:] = prior_prob_logit(1 / self.num_classes)
+
+    def forward(self, x: Tuple[Tensor, ...]) -> Tuple[Tuple[Tensor, ...]]:
+        """Neck maps, stride 32 first -> one ``(B, A * (5 + K), H_l, W_l)``
+        map a level, wrapped in a 1-tuple as mmdet's ``YOLOV3Head`` does."""
+        if len(x) != len(self.pred_convs):
+            raise ValueError(f'YOLOv3Head expects {len(self.pred_convs)} maps, got {len(x)}')
+        maps = tuple(pred(bridge(feat)) for feat, bridge, pred in
+                     zip(x, self.bridge_convs, self.pred_convs))
+        return maps,
+
+    def flatten_preds(self, pred_maps: Sequence[Tensor]) -> Tensor:
+        """Level maps -> ``(B, N, 5 + K)`` in the order of :class:`YOLOPriors`."""
+        return torch.cat([
+            m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, self.num_attrib)
+            for m in pred_maps
+        ], dim=1)
+
+    def grid_priors(self, pred_maps: Sequence[Tensor]) -> YOLOPriors:
+        return self.prior_generator.grid_priors(
+            [m.shape[-2:] for m in pred_maps], pred_maps[0].device)
+
+    def loss(self, x: Tuple[Tensor, ...], batch_data_samples) -> dict:
+        outs = self(x)
+        gts, gts_ignore, img_metas = unpack_gt_instances(batch_data_samples)
+        return self.loss_by_feat(*outs, gts, img_metas, gts_ignore)
+
+    def loss_by_feat(self,
+                     pred_maps: Sequence[Tensor],
+                     batch_gt_instances: List[InstanceData],
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: Optional[List[InstanceData]] = None
+                     ) -> Dict[str, Tensor]:
+        """Losses of a batch.
+
+        Args:
+            pred_maps: the head's maps, see :meth:`forward`.
+            batch_gt_instances: per image ``bboxes (n, 4)`` xyxy input
+                pixels and ``labels (n,)``.
+            batch_img_metas: per image meta information (unused here).
+            batch_gt_instances_ignore: per image ignored regions
+                (``bboxes``), or ``None``.
+
+        Returns:
+            ``loss_cls``, ``loss_obj`` and ``loss_box`` or ``loss_xy`` and
+            ``loss_wh``, each a scalar.
+        """
+        num_imgs = pred_maps[0].shape[0]
+        device = pred_maps[0].device
+        preds = self.flatten_preds(pred_maps)  # (B, N, 5 + K)
+        priors = self.grid_priors(pred_maps)
+        gt_boxes, gt_labels, gt_valid = pad_instances(batch_gt_instances, num_imgs, device)
+        ign_boxes, _, ign_valid = pad_instances(batch_gt_instances_ignore, num_imgs, device)
+
+        decoded = self.bbox_coder.decode(preds[..., :4], priors.cells, priors.anchors,
+                                         priors.strides)  # (B, N, 4)
+        match = self.assigner.assign(gt_boxes, gt_valid, priors)
+        b, n, g = match.batch_idx, match.prior_idx, match.gt_idx
+        pos_preds = preds[b, n]  # (P, 5 + K)
+        pos_gt_boxes = gt_boxes[b, g]  # (P, 4)
+        pos_levels = priors.levels[n]
+
+        pos_weight, obj_base_weight = self._loss_weights(priors, pos_levels, num_imgs)
+        losses = {}
+        labels = F.one_hot(gt_labels[b, g], self.num_classes).to(preds.dtype)
+        cls_weight = pos_weight[:, None]
+        if self.loss_reduction == 'level_mean':
+            cls_weight = cls_weight / self.num_classes
+        losses['loss_cls'] = self.loss_cls(
+            pos_preds[:, 5:], labels, weight=cls_weight, reduction_override='sum')
+
+        pos_boxes = decoded[b, n]
+        if self.loss_box is not None:
+            losses['loss_box'] = self.loss_box(
+                pos_boxes, pos_gt_boxes, weight=pos_weight, reduction_override='sum')
+        else:
+            xy_target, wh_target = self.bbox_coder.encode(
+                pos_gt_boxes, priors.cells[n], priors.anchors[n], priors.strides[n])
+            losses['loss_xy'] = self.loss_xy(
+                pos_preds[:, :2], xy_target, weight=pos_weight[:, None],
+                reduction_override='sum')
+            losses['loss_wh'] = self.loss_wh(
+                pos_preds[:, 2:4], wh_target, weight=pos_weight[:, None],
+                reduction_override='sum')
+
+        # Objectness: matched priors are positives; the others negatives,
+        # except those the assigner ignores (overlapping a ground truth, or
+        # inside an ignored region).
+        ignored = self.assigner.ignored_negatives(decoded.detach(), gt_boxes, gt_valid,
+                                                  ign_boxes, ign_valid)  # (B, N)
+        obj_weight = obj_base_weight.expand(num_imgs, -1).masked_fill(ignored, 0)
+        obj_weight = obj_weight.index_put((b, n), obj_base_weight[n])
+        flat_pos = b * preds.shape[1] + n
+        if self.obj_target == 'binary':
+            pos_target = torch.ones_like(flat_pos, dtype=obj_weight.dtype)
+        else:
+            pos_target = aligned_iou(pos_boxes.detach(), pos_gt_boxes).clamp(min=0)
+        # Several matches of one prior (YOLOv5 matching): the highest target.
+        obj_target = torch.zeros_like(obj_weight).view(-1).scatter_reduce(
+            0, flat_pos, pos_target, 'amax').view_as(obj_weight)
+        losses['loss_obj'] = self.loss_obj(
+            preds[..., 4], obj_target, weight=obj_weight, reduction_override='sum')
+        return losses
+
+    def _loss_weights(self, priors: YOLOPriors, pos_levels: Tensor,
+                      num_imgs: int) -> Tuple[Tensor, Tensor]:
+        """Weights that turn element sums into the configured reduction:
+        ``(P,)`` for the matches and ``(N,)`` for objectness (level factor
+        included)."""
+        level_weights = self.obj_level_weights[priors.levels]  # (N,)
+        if self.loss_reduction == 'image_sum':
+            pos_weight = torch.full(pos_levels.shape, 1.0 / num_imgs,
+                                    device=pos_levels.device)
+            return pos_weight, level_weights / num_imgs
+        num_levels = len(priors.level_sizes)
+        pos_count = torch.bincount(pos_levels, minlength=num_levels).clamp(min=1)
+        prior_count = torch.bincount(priors.levels, minlength=num_levels)
+        return (1.0 / pos_count[pos_levels],
+                level_weights / (num_imgs * prior_count[priors.levels]))
+
+    def predict_by_feat(self,
+                        pred_maps: Sequence[Tensor],
+                        batch_img_metas: List[dict],
+                        cfg: OptConfigType = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> List[InstanceData]:
+        """Detections of a batch: one decode of all levels and one per-class
+        NMS of all images.
+
+        ``cfg`` (default ``test_cfg``) keys: ``score_thr`` (on objectness
+        times class probability), ``conf_thr`` (on objectness alone),
+        ``nms_pre`` (candidates an image before NMS), ``nms=dict(
+        iou_threshold=...)``, ``max_per_img``, ``clip_to_image`` (default
+        True).
+
+        Returns:
+            One ``InstanceData`` an image: ``bboxes (n, 4)`` xyxy, in
+            original-image pixels with ``rescale`` else input pixels,
+            ``scores (n,)``, ``labels (n,)``.
+        """
+        cfg = self.test_cfg if cfg is None else cfg
+        num_imgs = pred_maps[0].shape[0]
+        preds = self.flatten_preds(pred_maps)
+        priors = self.grid_priors(pred_maps)
+        boxes = self.bbox_coder.decode(preds[..., :4], priors.cells, priors.anchors,
+                                       priors.strides)  # (B, N, 4)
+        objectness = preds[..., 4].float().sigmoid()  # (B, N)
+        scores = preds[..., 5:].float().sigmoid() * objectness[..., None]  # (B, N, K)
+        conf_thr = cfg.get('conf_thr', -1)
+        if conf_thr > 0:
+            scores = scores.masked_fill((objectness < conf_thr)[..., None], 0)
+        if rescale:
+            scale = boxes.new_tensor([meta['scale_factor'] for meta in batch_img_metas])
+            boxes = boxes / scale.repeat(1, 2)[:, None]
+        if cfg.get('clip_to_image', True):
+            shape_key = 'ori_shape' if rescale else 'img_shape'
+            limits = boxes.new_tensor([meta[shape_key][1::-1] for meta in batch_img_metas])
+            boxes = torch.minimum(boxes.clamp(min=0), limits.repeat(1, 2)[:, None])
+        nms_cfg = cfg.get('nms')
+        dets = batched_multiclass_nms(
+            boxes, scores,
+            score_thr=cfg.get('score_thr', 0.0),
+            iou_threshold=nms_cfg['iou_threshold'] if with_nms and nms_cfg else None,
+            max_per_img=cfg.get('max_per_img', 100),
+            nms_pre=cfg.get('nms_pre', -1))
+        counts = torch.bincount(dets.batch_idx, minlength=num_imgs).tolist()
+        return [
+            InstanceData(bboxes=img_boxes, scores=img_scores, labels=img_labels)
+            for img_boxes, img_scores, img_labels in zip(
+                dets.boxes.split(counts), dets.scores.split(counts),
+                dets.labels.split(counts))
+        ]

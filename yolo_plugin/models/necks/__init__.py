@@ -1,0 +1,3 @@
+from .yolov3_neck import YOLOv3Neck
+
+__all__ = ['YOLOv3Neck']

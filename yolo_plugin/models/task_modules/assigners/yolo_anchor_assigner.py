@@ -1,0 +1,182 @@
+"""Vectorised target assignment of YOLOv3 and YOLOv5, for a whole batch."""
+from typing import NamedTuple, Optional
+
+import torch
+from mmdet.structures.bbox import bbox_overlaps
+
+from yolo_plugin.registry import TASK_UTILS
+from ..prior_generators.yolo_prior_generator import YOLOPriors
+
+
+class YOLOAssignment(NamedTuple):
+    """``P`` (image, prior, ground truth) matches of a batch."""
+    batch_idx: torch.Tensor  # (P,) image of the match
+    prior_idx: torch.Tensor  # (P,) prior index in [0, N), see YOLOPriors
+    gt_idx: torch.Tensor  # (P,) index into the padded ground truths (B, G)
+    anchor_iou: torch.Tensor  # (P,) width/height IoU of ground truth and anchor
+
+
+def wh_iou(wh: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
+    """IoU of boxes and anchors sharing one centre: ``wh (..., 2)`` and
+    ``anchors (M, 2)`` in pixels -> ``(..., M)``."""
+    inter = torch.minimum(wh[..., None, :], anchors).prod(-1)
+    union = wh.prod(-1)[..., None] + anchors.prod(-1) - inter
+    return inter / union.clamp(min=1e-9)
+
+
+@TASK_UTILS.register_module()
+class YOLOAnchorAssigner:
+    """Matches ground truths to the priors of all levels of a batch at once.
+
+    ``match='max_iou'`` (YOLOv3): a ground truth goes to the one anchor, of
+    all levels, with the highest width/height IoU, at the cell holding its
+    centre. When several ground truths land on one prior, the one with the
+    highest anchor IoU keeps it (ties: the later one).
+
+    ``match='ratio'`` (YOLOv5): a ground truth goes to every anchor of every
+    level whose width and height ratios both lie within ``1 / anchor_t`` and
+    ``anchor_t``; one that fits no anchor takes its best-fitting one, so no
+    ground truth is ever left without a prior. Several ground truths may
+    share a prior.
+
+    ``neighbor_cells=True`` (YOLOv5) also uses the two cells next to the
+    centre cell closest to the centre (the horizontal and the vertical one),
+    where they lie inside the grid.
+
+    Args:
+        ignore_iou_thr: a non-matched prediction whose box overlaps any
+            ground truth by more than this IoU gets no objectness loss
+            (YOLOv3: 0.5; ``None`` turns this off).
+        ignore_iof_thr: a non-matched prediction whose box lies inside an
+            ignored region (KITTI DontCare, Cityscapes groups) by more than
+            this fraction of its own area gets no objectness loss.
+    """
+
+    matches = ('max_iou', 'ratio')
+
+    def __init__(self,
+                 match: str = 'max_iou',
+                 anchor_t: float = 4.0,
+                 neighbor_cells: bool = False,
+                 ignore_iou_thr: Optional[float] = 0.5,
+                 ignore_iof_thr: Optional[float] = 0.5) -> None:
+        if match not in self.matches:
+            raise ValueError(f'YOLOAnchorAssigner: match must be one of '
+                             f'{self.matches}, got {match!r}')
+        if anchor_t <= 1:
+            raise ValueError(f'YOLOAnchorAssigner: anchor_t must exceed 1, got {anchor_t}')
+        self.match = match
+        self.anchor_t = anchor_t
+        self.neighbor_cells = neighbor_cells
+        self.ignore_iou_thr = ignore_iou_thr
+        self.ignore_iof_thr = ignore_iof_thr
+
+    def assign(self, gt_boxes: torch.Tensor, gt_valid: torch.Tensor,
+               priors: YOLOPriors) -> YOLOAssignment:
+        """Positive matches of a batch.
+
+        Args:
+            gt_boxes: ``(B, G, 4)`` ground truths, xyxy input pixels, padded.
+            gt_valid: ``(B, G)`` bool, False on the padding.
+            priors: the priors of the batch's feature maps.
+        """
+        num_levels, num_anchors = priors.level_anchors.shape[:2]
+        centre = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2  # (B, G, 2)
+        size = (gt_boxes[..., 2:] - gt_boxes[..., :2]).clamp(min=0.01)  # (B, G, 2)
+        all_anchors = priors.level_anchors.reshape(-1, 2)  # (L*A, 2)
+        anchor_iou = wh_iou(size, all_anchors)  # (B, G, L*A)
+
+        if self.match == 'max_iou':
+            best = anchor_iou.argmax(-1, keepdim=True)
+            chosen = torch.zeros_like(anchor_iou, dtype=torch.bool).scatter_(-1, best, True)
+        else:
+            ratio = size[..., None, :] / all_anchors  # (B, G, L*A, 2)
+            worst_ratio = torch.maximum(ratio, 1 / ratio).amax(-1)  # (B, G, L*A)
+            chosen = worst_ratio < self.anchor_t
+            fallback = worst_ratio.argmin(-1, keepdim=True)
+            chosen.scatter_(-1, fallback, True)
+        chosen &= gt_valid[..., None]
+
+        batch_idx, gt_idx, flat_anchor = chosen.nonzero(as_tuple=True)  # (P0,)
+        level = flat_anchor // num_anchors
+        anchor = flat_anchor % num_anchors
+        stride = priors.level_strides[level]
+        grid_xy = centre[batch_idx, gt_idx] / stride[:, None]  # (P0, 2) grid units
+        grid_wh = priors.level_grid_wh[level]  # (P0, 2) cells across, down
+
+        offsets = self._cell_offsets(grid_xy, grid_wh)  # (P0, C, 2), (P0, C)
+        cell_offsets, cell_valid = offsets
+        cells = (grid_xy.floor()[:, None] + cell_offsets).long()
+        cells = torch.minimum(cells.clamp(min=0), grid_wh[:, None] - 1)
+        keep_row, keep_cell = cell_valid.nonzero(as_tuple=True)
+        cells = cells[keep_row, keep_cell]  # (P, 2)
+        level, anchor = level[keep_row], anchor[keep_row]
+        batch_idx, gt_idx = batch_idx[keep_row], gt_idx[keep_row]
+        flat_anchor = flat_anchor[keep_row]
+
+        width = grid_wh[keep_row, 0]
+        prior_idx = priors.level_offsets[level] + (
+            cells[:, 1] * width + cells[:, 0]) * num_anchors + anchor
+        match_iou = anchor_iou[batch_idx, gt_idx, flat_anchor]
+        assignment = YOLOAssignment(batch_idx, prior_idx, gt_idx, match_iou)
+        if self.match == 'max_iou':
+            assignment = self._one_per_prior(assignment, len(priors.levels))
+        return assignment
+
+    def _cell_offsets(self, grid_xy: torch.Tensor, grid_wh: torch.Tensor):
+        """Cells to use relative to the centre cell: ``(P0, C, 2)`` integer
+        offsets and ``(P0, C)`` validity; ``C`` is 1, or 3 with neighbours."""
+        centre = torch.zeros_like(grid_xy)[:, None]  # (P0, 1, 2)
+        if not self.neighbor_cells:
+            return centre, torch.ones_like(grid_xy[:, :1], dtype=torch.bool)
+        # YOLOv5's rule: the neighbour on the side the centre leans to, if
+        # that cell lies inside the grid (a centre on a cell border takes
+        # the cell after it, as YOLOv5 does).
+        to_end = grid_wh - grid_xy
+        before = (grid_xy % 1 < 0.5) & (grid_xy > 1)
+        after = (to_end % 1 < 0.5) & (to_end > 1)
+        step = after.to(grid_xy.dtype) - before.to(grid_xy.dtype)  # (P0, 2)
+        zeros = torch.zeros_like(step[:, 0])
+        neighbours = torch.stack((torch.stack((step[:, 0], zeros), -1),
+                                  torch.stack((zeros, step[:, 1]), -1)), 1)
+        valid = torch.cat((torch.ones_like(before[:, :1]), before | after), 1)
+        return torch.cat((centre, neighbours), 1), valid
+
+    @staticmethod
+    def _one_per_prior(assignment: YOLOAssignment,
+                       num_priors: int) -> YOLOAssignment:
+        """Keep one match a prior: the highest anchor IoU, ties to the later
+        ground truth."""
+        key = assignment.batch_idx * num_priors + assignment.prior_idx
+        by_iou = torch.sort(assignment.anchor_iou, stable=True).indices
+        order = by_iou[torch.sort(key[by_iou], stable=True).indices]
+        key = key[order]
+        last = torch.ones_like(key, dtype=torch.bool)
+        last[:-1] = key[1:] != key[:-1]
+        return YOLOAssignment(*(t[order[last]] for t in assignment))
+
+    def ignored_negatives(self, pred_boxes: torch.Tensor, gt_boxes: torch.Tensor,
+                          gt_valid: torch.Tensor, ignore_boxes: torch.Tensor,
+                          ignore_valid: torch.Tensor) -> torch.Tensor:
+        """Predictions that must not be trained as negatives.
+
+        Args:
+            pred_boxes: ``(B, N, 4)`` decoded predictions, xyxy pixels.
+            gt_boxes / gt_valid: ``(B, G, 4)`` / ``(B, G)``, padded.
+            ignore_boxes / ignore_valid: ``(B, M, 4)`` / ``(B, M)`` ignored
+                regions, padded.
+
+        Returns:
+            ``(B, N)`` bool; the caller keeps matched priors as positives.
+        """
+        ignored = torch.zeros(pred_boxes.shape[:2], dtype=torch.bool,
+                              device=pred_boxes.device)
+        if self.ignore_iou_thr is not None and gt_boxes.shape[1] > 0:
+            iou = bbox_overlaps(pred_boxes, gt_boxes)  # (B, N, G)
+            iou = iou.masked_fill(~gt_valid[:, None], 0)
+            ignored |= iou.amax(-1) > self.ignore_iou_thr
+        if self.ignore_iof_thr is not None and ignore_boxes.shape[1] > 0:
+            iof = bbox_overlaps(pred_boxes, ignore_boxes, mode='iof')  # (B, N, M)
+            iof = iof.masked_fill(~ignore_valid[:, None], 0)
+            ignored |= iof.amax(-1) > self.ignore_iof_thr
+        return ignored

@@ -1,0 +1,3 @@
+from .yolo_box_coder import YOLOBoxCoder
+
+__all__ = ['YOLOBoxCoder']

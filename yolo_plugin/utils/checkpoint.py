@@ -1,0 +1,103 @@
+"""Checkpoint files: safe loading under torch >= 2.6 and atomic saving.
+
+torch 2.6 made ``torch.load(weights_only=True)`` the default; mmengine 0.10.7
+calls ``torch.load`` without the argument, so its checkpoints (which hold a
+few non-tensor objects: the message hub's ``HistoryBuffer`` with numpy
+arrays, config dicts) fail to load. Instead of turning that safety off, the
+loader here keeps ``weights_only=True`` and allow-lists exactly the types an
+mmengine checkpoint holds.
+"""
+import io
+import os
+import os.path as osp
+import pickle
+import tempfile
+import zipfile
+from typing import Callable, List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.fileio import LocalBackend, register_backend
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be read (missing, truncated, corrupt or
+    holding objects outside the allow-list)."""
+
+
+def checkpoint_safe_globals() -> List[Union[Callable, type]]:
+    """Non-tensor types an mmengine checkpoint may hold, for
+    ``torch.serialization.safe_globals``."""
+    from mmengine.config import ConfigDict
+    from mmengine.logging import HistoryBuffer
+
+    numpy_types = [
+        np.ndarray, np.dtype, np.core.multiarray._reconstruct,
+        np.core.multiarray.scalar
+    ]
+    # The dtype classes (numpy >= 1.25 pickles dtypes by class).
+    numpy_types += [type(np.dtype(t)) for t in np.sctypeDict.values()]
+    return [HistoryBuffer, ConfigDict, *numpy_types]
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Optional[Union[str, Callable]] = None,
+                         logger=None) -> dict:
+    """``torch.load`` of a local checkpoint with ``weights_only=True`` and
+    the allow-list above.
+
+    Raises:
+        CheckpointError: naming the file, when it is missing, truncated,
+            corrupt, or needs a type outside the allow-list.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise CheckpointError(f'Checkpoint file not found: {filename}')
+    try:
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return torch.load(filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if 'Weights only load failed' in str(error):
+            raise CheckpointError(
+                f'Checkpoint {filename} holds objects that are not allowed to '
+                f'load safely: {str(error).splitlines()[-1]}') from error
+        raise CheckpointError(f'Checkpoint {filename} is corrupt: {error}') from error
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as error:
+        raise CheckpointError(
+            f'Checkpoint {filename} is truncated or corrupt ({type(error).__name__}: '
+            f'{error})') from error
+
+
+def register_safe_checkpoint_loader() -> None:
+    """Make mmengine load local checkpoints (``Runner.load_checkpoint``,
+    ``--resume``, ``init_cfg=dict(type='Pretrained')``) through
+    :func:`load_checkpoint_file`, and write every local file atomically."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint_file)
+    register_backend('local', AtomicLocalBackend, force=True)
+
+
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend with atomic writes: the data go to a
+    temporary file beside the target, which is then renamed over it, so a
+    crash mid-write never leaves a truncated checkpoint or log."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        filepath = str(filepath)
+        directory = osp.dirname(osp.abspath(filepath))
+        os.makedirs(directory, exist_ok=True)
+        handle, tmp_path = tempfile.mkstemp(dir=directory,
+                                            prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+        try:
+            with os.fdopen(handle, 'wb') as f:
+                f.write(obj)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp_path, filepath)
+        except BaseException:
+            if osp.exists(tmp_path):
+                os.remove(tmp_path)
+            raise
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
