@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 # The stamp names the inputs it was built from: a changed requirement rebuilds.
-STAMP := $(VENV)/.installed-$(shell cat setup.py requirements.txt requirements-test.txt | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat setup.py requirements*.txt | cksum | cut -d' ' -f1)
 
 .PHONY: demo test venv clean-venv
 
@@ -13,13 +13,13 @@ venv: $(STAMP)
 
 $(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --upgrade "pip>=23.2"
 	$(PIP) install torch==2.13.0
 	$(PIP) install "setuptools>=77,<81" wheel ninja numpy psutil
 	@# mmcv 2.1.0 has no wheel for this torch: build it (about 12 min on 2 cores, cached by pip).
 	$(PY) -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null || \
 		MAX_JOBS=2 $(PIP) install --no-build-isolation mmcv==2.1.0
 	$(PIP) install -r requirements.txt -r requirements-test.txt
+	$(PIP) install --no-deps -r requirements-test-nodeps.txt
 	$(PIP) install --no-build-isolation --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@

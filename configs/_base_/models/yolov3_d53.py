@@ -1,0 +1,45 @@
+# YOLOv3 with Darknet-53, as in the paper (Redmon & Farhadi, 2018), inside
+# mmdet's single-stage detector (``YOLOV3``) and data preprocessor.
+model = dict(
+    type='YOLOV3',
+    data_preprocessor=dict(
+        type='DetDataPreprocessor',
+        mean=[0, 0, 0],
+        std=[255., 255., 255.],
+        bgr_to_rgb=True,
+        pad_size_divisor=32),
+    backbone=dict(type='Darknet53', out_indices=(3, 4, 5)),
+    neck=dict(
+        type='YOLOv3Neck',
+        in_channels=(1024, 512, 256),
+        out_channels=(512, 256, 128)),
+    bbox_head=dict(
+        type='YOLOv3Head',
+        num_classes=80,
+        in_channels=(512, 256, 128),
+        out_channels=(1024, 512, 256),
+        prior_generator=dict(
+            type='YOLOPriorGenerator',
+            # (w, h) pixels at 416, stride 32 first: the paper's COCO anchors.
+            anchors=[[(116, 90), (156, 198), (373, 326)],
+                     [(30, 61), (62, 45), (59, 119)],
+                     [(10, 13), (16, 30), (33, 23)]],
+            strides=(32, 16, 8)),
+        bbox_coder=dict(type='YOLOBoxCoder', variant='v3'),
+        loss_cls=dict(type='SigmoidBCELoss', loss_weight=1.0),
+        loss_obj=dict(type='SigmoidBCELoss', loss_weight=1.0),
+        loss_xy=dict(type='SigmoidBCELoss', loss_weight=2.0),
+        loss_wh=dict(type='MSELoss', loss_weight=2.0),
+        loss_reduction='image_sum'),
+    train_cfg=dict(
+        assigner=dict(
+            type='YOLOAnchorAssigner',
+            match='max_iou',
+            ignore_iou_thr=0.5,
+            ignore_iof_thr=0.5)),
+    test_cfg=dict(
+        nms_pre=1000,
+        conf_thr=0.005,
+        score_thr=0.005,
+        nms=dict(type='nms', iou_threshold=0.45),
+        max_per_img=100))
