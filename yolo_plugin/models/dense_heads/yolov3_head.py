@@ -6,7 +6,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
-from mmdet.models.utils import unpack_gt_instances
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -171,11 +170,6 @@ class YOLOv3Head(BaseDenseHead):
     def grid_priors(self, pred_maps: Sequence[Tensor]) -> YOLOPriors:
         return self.prior_generator.grid_priors(
             [m.shape[-2:] for m in pred_maps], pred_maps[0].device)
-
-    def loss(self, x: Tuple[Tensor, ...], batch_data_samples) -> dict:
-        outs = self(x)
-        gts, gts_ignore, img_metas = unpack_gt_instances(batch_data_samples)
-        return self.loss_by_feat(*outs, gts, img_metas, gts_ignore)
 
     def loss_by_feat(self,
                      pred_maps: Sequence[Tensor],

@@ -80,7 +80,7 @@ class YOLOAnchorAssigner:
             gt_valid: ``(B, G)`` bool, False on the padding.
             priors: the priors of the batch's feature maps.
         """
-        num_levels, num_anchors = priors.level_anchors.shape[:2]
+        num_anchors = priors.level_anchors.shape[1]
         centre = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2  # (B, G, 2)
         size = (gt_boxes[..., 2:] - gt_boxes[..., :2]).clamp(min=0.01)  # (B, G, 2)
         all_anchors = priors.level_anchors.reshape(-1, 2)  # (L*A, 2)
@@ -104,9 +104,7 @@ class YOLOAnchorAssigner:
         grid_xy = centre[batch_idx, gt_idx] / stride[:, None]  # (P0, 2) grid units
         grid_wh = priors.level_grid_wh[level]  # (P0, 2) cells across, down
 
-        offsets = self._cell_offsets(grid_xy, grid_wh)  # (P0, C, 2), (P0, C)
-        cell_offsets, cell_valid = offsets
-        cells = (grid_xy.floor()[:, None] + cell_offsets).long()
+        cells, cell_valid = self._candidate_cells(grid_xy, grid_wh)  # (P0, C, 2), (P0, C)
         cells = torch.minimum(cells.clamp(min=0), grid_wh[:, None] - 1)
         keep_row, keep_cell = cell_valid.nonzero(as_tuple=True)
         cells = cells[keep_row, keep_cell]  # (P, 2)
@@ -123,24 +121,25 @@ class YOLOAnchorAssigner:
             assignment = self._one_per_prior(assignment, len(priors.levels))
         return assignment
 
-    def _cell_offsets(self, grid_xy: torch.Tensor, grid_wh: torch.Tensor):
-        """Cells to use relative to the centre cell: ``(P0, C, 2)`` integer
-        offsets and ``(P0, C)`` validity; ``C`` is 1, or 3 with neighbours."""
-        centre = torch.zeros_like(grid_xy)[:, None]  # (P0, 1, 2)
+    def _candidate_cells(self, grid_xy: torch.Tensor, grid_wh: torch.Tensor):
+        """Cells a match may use: ``(P0, C, 2)`` cell (x, y), long, and
+        ``(P0, C)`` validity; ``C`` is 1 (the centre cell), or 5 with
+        neighbours.
+
+        YOLOv5's rule: the centre shifted by half a cell left, up, right and
+        down, each kept where the centre leans that way and the shifted
+        cell lies inside the grid.
+        """
         if not self.neighbor_cells:
-            return centre, torch.ones_like(grid_xy[:, :1], dtype=torch.bool)
-        # YOLOv5's rule: the neighbour on the side the centre leans to, if
-        # that cell lies inside the grid (a centre on a cell border takes
-        # the cell after it, as YOLOv5 does).
+            return (grid_xy.floor().long()[:, None],
+                    torch.ones_like(grid_xy[:, :1], dtype=torch.bool))
+        shifts = grid_xy.new_tensor([[0, 0], [0.5, 0], [0, 0.5], [-0.5, 0], [0, -0.5]])
+        cells = (grid_xy[:, None] - shifts).floor().long()
         to_end = grid_wh - grid_xy
-        before = (grid_xy % 1 < 0.5) & (grid_xy > 1)
-        after = (to_end % 1 < 0.5) & (to_end > 1)
-        step = after.to(grid_xy.dtype) - before.to(grid_xy.dtype)  # (P0, 2)
-        zeros = torch.zeros_like(step[:, 0])
-        neighbours = torch.stack((torch.stack((step[:, 0], zeros), -1),
-                                  torch.stack((zeros, step[:, 1]), -1)), 1)
-        valid = torch.cat((torch.ones_like(before[:, :1]), before | after), 1)
-        return torch.cat((centre, neighbours), 1), valid
+        before = (grid_xy % 1 < 0.5) & (grid_xy > 1)  # (P0, 2) left, up
+        after = (to_end % 1 < 0.5) & (to_end > 1)  # (P0, 2) right, down
+        valid = torch.cat((torch.ones_like(before[:, :1]), before, after), 1)
+        return cells, valid
 
     @staticmethod
     def _one_per_prior(assignment: YOLOAssignment,

@@ -1,0 +1,120 @@
+"""The vectorised YOLO assignment against a plain loop-based reference."""
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from tests.models.yolo_reference import (ANCHORS, IMG_H, IMG_W, STRIDES, assign,
+                                         intersection, iou, area, level_sizes,
+                                         prior_index)
+from yolo_plugin.models.task_modules import (YOLOAnchorAssigner,
+                                             YOLOPriorGenerator)
+from yolo_plugin.models.utils import pad_instances
+
+
+
+def reference_assign(boxes_per_img, match, anchor_t=4.0, neighbor_cells=False):
+    """Sorted (image, prior, ground truth) triples of the loop reference."""
+    sizes = level_sizes()
+    return sorted((b, prior_index(level, x, y, a, sizes), g) for b, level, x, y, a, g in
+                  assign(boxes_per_img, match, anchor_t, neighbor_cells))
+
+
+def run_assigner(boxes_per_img, **kwargs):
+    instances = [InstanceData(bboxes=torch.tensor(b, dtype=torch.float32).reshape(-1, 4))
+                 for b in boxes_per_img]
+    gt_boxes, _, gt_valid = pad_instances(instances, len(instances), torch.device('cpu'))
+    priors = YOLOPriorGenerator(ANCHORS, STRIDES).grid_priors(level_sizes(), torch.device('cpu'))
+    result = YOLOAnchorAssigner(**kwargs).assign(gt_boxes, gt_valid, priors)
+    return sorted(zip(result.batch_idx.tolist(), result.prior_idx.tolist(),
+                      result.gt_idx.tolist()))
+
+
+def random_boxes(generator, count):
+    """Boxes of many sizes and shapes, some crossing the image border."""
+    centre = torch.rand(count, 2, generator=generator) * torch.tensor([IMG_W, IMG_H])
+    size = torch.exp(torch.rand(count, 2, generator=generator) * 5.5) + 1  # 2 .. 250 px
+    boxes = torch.cat((centre - size / 2, centre + size / 2), 1)
+    return boxes.tolist()
+
+
+EDGE_CASES = {
+    'border': [[[0, 0, 20, 30], [140, 70, 160, 96], [150, 0, 160, 8]]],
+    'two_in_one_cell': [[[40, 40, 60, 60], [41, 42, 59, 58], [35, 30, 70, 70]]],
+    'cell_boundary_centre': [[[16, 16, 48, 48], [60, 20, 68, 44]]],
+    'no_box': [[], []],
+    'mixed_empty': [[], [[10, 10, 50, 40]], []],
+    'two_scales': [[[20, 20, 76, 66]]],  # fits anchors of two levels by ratio
+    'degenerate': [[[30, 30, 30, 60], [50, 50, 50.5, 50.5]]],
+}
+
+
+@pytest.mark.parametrize('case', sorted(EDGE_CASES))
+@pytest.mark.parametrize('mode', [
+    dict(match='max_iou'),
+    dict(match='ratio', neighbor_cells=True),
+    dict(match='ratio', neighbor_cells=False, anchor_t=2.0),
+])
+def test_edge_cases_equal_reference(case, mode):
+    boxes = EDGE_CASES[case]
+    assert run_assigner(boxes, **mode) == reference_assign(boxes, **mode)
+
+
+@pytest.mark.parametrize('seed', range(6))
+@pytest.mark.parametrize('mode', [
+    dict(match='max_iou'),
+    dict(match='ratio', neighbor_cells=True),
+])
+def test_random_sets_equal_reference(seed, mode):
+    generator = torch.Generator().manual_seed(seed)
+    counts = torch.randint(0, 12, (4, ), generator=generator).tolist()
+    boxes = [random_boxes(generator, n) for n in counts]
+    expected = reference_assign(boxes, **mode)
+    assert run_assigner(boxes, **mode) == expected
+    if mode['match'] == 'ratio':
+        # Every ground truth has at least one prior.
+        assert {(b, g) for b, _, g in expected} == {
+            (b, g) for b, n in enumerate(counts) for g in range(n)}
+
+
+def test_one_box_two_scales_in_ratio_mode():
+    matches = run_assigner(EDGE_CASES['two_scales'], match='ratio')
+    sizes = level_sizes()
+    level_starts = [0]
+    for h, w in sizes:
+        level_starts.append(level_starts[-1] + h * w * 3)
+    levels = {next(i for i in range(3) if level_starts[i] <= p < level_starts[i + 1])
+              for _, p, _ in matches}
+    assert len(levels) >= 2
+
+
+def test_no_box_gives_no_match():
+    assert run_assigner([[], []], match='max_iou') == []
+
+
+def reference_ignored(pred_boxes, gt_boxes, ignore_boxes, iou_thr, iof_thr):
+    return [[any(iou(p, g) > iou_thr for g in gts) or
+             any(intersection(p, r) / area(p) > iof_thr for r in igns) for p in preds]
+            for preds, gts, igns in zip(pred_boxes, gt_boxes, ignore_boxes)]
+
+
+def test_ignored_negatives_equal_reference():
+    generator = torch.Generator().manual_seed(0)
+    preds = [random_boxes(generator, 50) for _ in range(3)]
+    gts = [random_boxes(generator, n) for n in (4, 0, 2)]
+    ignores = [random_boxes(generator, n) for n in (1, 2, 0)]
+    as_instances = [[InstanceData(bboxes=torch.tensor(b).reshape(-1, 4)) for b in group]
+                    for group in (gts, ignores)]
+    gt_boxes, _, gt_valid = pad_instances(as_instances[0], 3, torch.device('cpu'))
+    ign_boxes, _, ign_valid = pad_instances(as_instances[1], 3, torch.device('cpu'))
+    ignored = YOLOAnchorAssigner(ignore_iou_thr=0.5, ignore_iof_thr=0.5).ignored_negatives(
+        torch.tensor(preds), gt_boxes, gt_valid, ign_boxes, ign_valid)
+    expected = reference_ignored(preds, gts, ignores, 0.5, 0.5)
+    assert ignored.tolist() == expected
+    assert any(any(row) for row in expected) and not all(all(row) for row in expected)
+
+
+def test_invalid_arguments_raise():
+    with pytest.raises(ValueError, match='match'):
+        YOLOAnchorAssigner(match='nearest')
+    with pytest.raises(ValueError, match='anchor_t'):
+        YOLOAnchorAssigner(anchor_t=1.0)

@@ -1,0 +1,175 @@
+"""YOLOv3Head: output layout, losses against the loop reference, ignored
+regions, empty images, prediction."""
+import math
+
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+from mmengine.structures import InstanceData
+
+from tests.models.yolo_reference import (ANCHORS, IMG_H, IMG_W, STRIDES,
+                                         level_sizes, yolov3_loss, yolov5_loss)
+from yolo_plugin.registry import MODELS
+
+NUM_CLASSES = 3
+V5_HEAD = dict(
+    bbox_coder=dict(type='YOLOBoxCoder', variant='v5'),
+    loss_xy=None,
+    loss_wh=None,
+    loss_box=dict(type='IoULoss', mode='ciou'),
+    obj_target='iou',
+    obj_level_weights=(0.4, 1.0, 4.0),
+    loss_reduction='level_mean',
+    train_cfg=dict(assigner=dict(type='YOLOAnchorAssigner', match='ratio',
+                                 neighbor_cells=True, ignore_iou_thr=None)))
+
+
+def build_head(**overrides):
+    init_default_scope('yolo_plugin')
+    cfg = dict(type='YOLOv3Head', num_classes=NUM_CLASSES, in_channels=(16, 8, 8),
+               out_channels=(16, 16, 8),
+               prior_generator=dict(type='YOLOPriorGenerator', anchors=ANCHORS,
+                                    strides=STRIDES),
+               test_cfg=dict(score_thr=0.05, nms=dict(iou_threshold=0.45), max_per_img=50))
+    cfg.update(overrides)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def random_maps(seed, num_imgs=2, scale=1.0):
+    generator = torch.Generator().manual_seed(seed)
+    attrs = 3 * (5 + NUM_CLASSES)
+    return [torch.randn(num_imgs, attrs, h, w, generator=generator) * scale
+            for h, w in level_sizes()]
+
+
+def instances(boxes_per_img, labels_per_img=None):
+    out = []
+    for i, boxes in enumerate(boxes_per_img):
+        labels = labels_per_img[i] if labels_per_img else [-1] * len(boxes)
+        out.append(InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                                labels=torch.tensor(labels, dtype=torch.long)))
+    return out
+
+
+GTS = [[[10, 12, 40, 60], [100, 20, 158, 90], [60, 50, 75, 62], [61, 51, 74, 63]],
+       [[0, 0, 30, 20], [80, 30, 140, 96]]]
+LABELS = [[0, 2, 1, 1], [2, 0]]
+IGNORES = [[[120, 0, 160, 30]], []]
+METAS = [dict(img_shape=(IMG_H, IMG_W), batch_input_shape=(IMG_H, IMG_W))] * 2
+
+
+def test_forward_layout():
+    head = build_head()
+    feats = (torch.randn(2, 16, 3, 5), torch.randn(2, 8, 6, 10), torch.randn(2, 8, 12, 20))
+    (maps, ) = head(feats)
+    assert [tuple(m.shape) for m in maps] == [(2, 24, 3, 5), (2, 24, 6, 10), (2, 24, 12, 20)]
+    flat = head.flatten_preds(maps)
+    assert flat.shape == (2, 3 * (15 + 60 + 240), 8)
+    # Prior 7 of level 0 is cell (x=2, y=0), anchor 1.
+    assert torch.equal(flat[1, 7], maps[0][1, 8:16, 0, 2])
+
+
+def test_bias_init_from_priors():
+    head = build_head()
+    bias = head.pred_convs[0].bias.view(3, 8)
+    assert torch.allclose(bias[:, 4].sigmoid(), torch.tensor(8 / (608 / 32)**2))
+    assert torch.allclose(bias[:, 5:].sigmoid(), torch.tensor(1 / NUM_CLASSES))
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_yolov3_loss_equals_reference(seed):
+    head = build_head()
+    maps = random_maps(seed)
+    losses = head.loss_by_feat(maps, instances(GTS, LABELS), METAS, instances(IGNORES))
+    expected = yolov3_loss(maps, GTS, LABELS, IGNORES, NUM_CLASSES)
+    assert set(losses) == set(expected)
+    for key, value in expected.items():
+        assert losses[key].item() == pytest.approx(value, rel=1e-4), key
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_yolov5_loss_equals_reference(seed):
+    head = build_head(**V5_HEAD)
+    maps = random_maps(seed, scale=0.5)
+    losses = head.loss_by_feat(maps, instances(GTS, LABELS), METAS, instances(IGNORES))
+    expected = yolov5_loss(maps, GTS, LABELS, IGNORES, NUM_CLASSES)
+    assert set(losses) == set(expected)
+    for key, value in expected.items():
+        assert losses[key].item() == pytest.approx(value, rel=1e-4), key
+
+
+@pytest.mark.parametrize('head_cfg', [{}, V5_HEAD], ids=['v3', 'v5'])
+def test_images_without_objects(head_cfg):
+    head = build_head(**head_cfg)
+    maps = [m.requires_grad_() for m in random_maps(3)]
+    losses = head.loss_by_feat(maps, instances([[], []]), METAS, None)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['loss_obj'] > 0
+    assert all(losses[k] == 0 for k in losses if k != 'loss_obj')
+    sum(losses.values()).backward()
+    assert all(torch.isfinite(m.grad).all() for m in maps)
+
+
+def test_ignored_region_suppresses_objectness():
+    head = build_head()
+    maps = random_maps(4)
+    everywhere = [[[-1e4, -1e4, 1e4, 1e4]]] * 2
+    losses = head.loss_by_feat(maps, instances([[], []]), METAS, instances(everywhere))
+    assert losses['loss_obj'] == 0
+    # A ground truth inside the ignored region still trains its prior.
+    losses = head.loss_by_feat(maps, instances([[[10, 10, 40, 40]], []], [[0], []]), METAS,
+                               instances(everywhere))
+    assert losses['loss_obj'] > 0
+
+
+def test_label_smoothing_and_focal_change_their_losses_only():
+    maps = random_maps(5)
+    plain = build_head().loss_by_feat(maps, instances(GTS, LABELS), METAS, None)
+    smooth = build_head(loss_cls=dict(type='SigmoidBCELoss', label_smoothing=0.1)).loss_by_feat(
+        maps, instances(GTS, LABELS), METAS, None)
+    focal = build_head(loss_obj=dict(type='SigmoidBCELoss', gamma=1.5)).loss_by_feat(
+        maps, instances(GTS, LABELS), METAS, None)
+    assert smooth['loss_cls'] != plain['loss_cls'] and smooth['loss_obj'] == plain['loss_obj']
+    assert focal['loss_obj'] < plain['loss_obj'] and focal['loss_cls'] == plain['loss_cls']
+
+
+def test_predict_rescales_clips_and_limits():
+    head = build_head(test_cfg=dict(score_thr=0.0, conf_thr=0.0, nms=dict(iou_threshold=0.5),
+                                    max_per_img=7))
+    maps = random_maps(6)
+    metas = [dict(img_shape=(IMG_H, IMG_W), ori_shape=(48, 80), scale_factor=(2.0, 2.0))] * 2
+    results = head.predict_by_feat(maps, metas, rescale=True)
+    assert len(results) == 2
+    for res in results:
+        assert len(res) == 7
+        assert res.bboxes.min() >= 0
+        assert (res.bboxes[:, 0::2] <= 80).all() and (res.bboxes[:, 1::2] <= 48).all()
+        assert torch.equal(res.scores, res.scores.sort(descending=True).values)
+        assert res.labels.max() < NUM_CLASSES
+    unscaled = head.predict_by_feat(maps, metas, rescale=False,
+                                    cfg=dict(score_thr=0.0, max_per_img=7, clip_to_image=False,
+                                             nms=dict(iou_threshold=0.5)))
+    assert unscaled[0].bboxes.max() > 80
+
+
+def test_score_is_objectness_times_class():
+    head = build_head(test_cfg=dict(score_thr=0.0, nms=None, max_per_img=10**6,
+                                    clip_to_image=False))
+    maps = random_maps(7, num_imgs=1)
+    (res, ) = head.predict_by_feat(maps, METAS[:1])
+    flat = head.flatten_preds(maps)[0]
+    expected = flat[:, 4:5].sigmoid() * flat[:, 5:].sigmoid()
+    assert torch.allclose(res.scores.sort().values, expected.flatten().sort().values)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match='loss_box'):
+        build_head(loss_box=dict(type='IoULoss'))
+    with pytest.raises(ValueError, match='v3'):
+        build_head(bbox_coder=dict(type='YOLOBoxCoder', variant='v5'))
+    with pytest.raises(ValueError, match='obj_target'):
+        build_head(obj_target='soft')
+    with pytest.raises(ValueError, match='levels'):
+        build_head(in_channels=(16, 8), out_channels=(16, 8))
