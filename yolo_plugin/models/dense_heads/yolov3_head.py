@@ -160,12 +160,40 @@ class YOLOv3Head(BaseDenseHead):
                      zip(x, self.bridge_convs, self.pred_convs))
         return maps,
 
-    def flatten_preds(self, pred_maps: Sequence[Tensor]) -> Tensor:
-        """Level maps -> ``(B, N, 5 + K)`` in the order of :class:`YOLOPriors`."""
-        return torch.cat([
-            m.permute(0, 2, 3, 1).reshape(m.shape[0], -1, self.num_attrib)
-            for m in pred_maps
-        ], dim=1)
+    def flatten_preds(self, pred_maps: Sequence[Tensor], num_attrib: int = -1) -> Tensor:
+        """Level maps -> ``(B, N, num_attrib)`` in the order of
+        :class:`YOLOPriors`; ``num_attrib`` (default all ``5 + K``) keeps
+        each anchor's first outputs only, copying no more than those."""
+        num_attrib = self.num_attrib if num_attrib < 0 else num_attrib
+        flat = []
+        for m in pred_maps:
+            num_imgs, _, height, width = m.shape
+            m = m.view(num_imgs, self.num_base_priors, self.num_attrib, height, width)
+            flat.append(m[:, :, :num_attrib].permute(0, 3, 4, 1, 2).reshape(
+                num_imgs, -1, num_attrib))
+        return torch.cat(flat, dim=1)
+
+    def gather_preds(self, pred_maps: Sequence[Tensor], priors: YOLOPriors,
+                     batch_idx: Tensor, prior_idx: Tensor) -> Tensor:
+        """All ``5 + K`` outputs of ``P`` (image, prior) pairs, ``(P, 5 + K)``,
+        read straight from the level maps (no flattened copy of the batch)."""
+        level = priors.levels[prior_idx]
+        local = prior_idx - priors.level_offsets[level]  # (y * W + x) * A + a
+        anchor = local % self.num_base_priors
+        cell = local // self.num_base_priors  # y * W + x
+        attrib = torch.arange(self.num_attrib, device=prior_idx.device)
+        channel = anchor[:, None] * self.num_attrib + attrib  # (P, 5 + K)
+        out = pred_maps[0].new_zeros(len(prior_idx), self.num_attrib)
+        for index, m in enumerate(pred_maps):
+            width = m.shape[3]
+            # Offsets into the storage, valid for any dense memory format.
+            offset = (batch_idx[:, None] * m.stride(0) + channel * m.stride(1) +
+                      (cell // width)[:, None] * m.stride(2) +
+                      (cell % width)[:, None] * m.stride(3))
+            in_level = (level == index)[:, None]
+            storage = m.as_strided((m.numel(), ), (1, ))
+            out = torch.where(in_level, storage[offset.where(in_level, 0)], out)
+        return out
 
     def grid_priors(self, pred_maps: Sequence[Tensor]) -> YOLOPriors:
         return self.prior_generator.grid_priors(
@@ -193,22 +221,24 @@ class YOLOv3Head(BaseDenseHead):
         """
         num_imgs = pred_maps[0].shape[0]
         device = pred_maps[0].device
-        preds = self.flatten_preds(pred_maps)  # (B, N, 5 + K)
+        pred_maps = [m if m.is_contiguous() or m.is_contiguous(
+            memory_format=torch.channels_last) else m.contiguous() for m in pred_maps]
+        box_obj = self.flatten_preds(pred_maps, num_attrib=5)  # (B, N, 5)
         priors = self.grid_priors(pred_maps)
         gt_boxes, gt_labels, gt_valid = pad_instances(batch_gt_instances, num_imgs, device)
         ign_boxes, _, ign_valid = pad_instances(batch_gt_instances_ignore, num_imgs, device)
 
-        decoded = self.bbox_coder.decode(preds[..., :4], priors.cells, priors.anchors,
+        decoded = self.bbox_coder.decode(box_obj[..., :4], priors.cells, priors.anchors,
                                          priors.strides)  # (B, N, 4)
         match = self.assigner.assign(gt_boxes, gt_valid, priors)
         b, n, g = match.batch_idx, match.prior_idx, match.gt_idx
-        pos_preds = preds[b, n]  # (P, 5 + K)
+        pos_preds = self.gather_preds(pred_maps, priors, b, n)  # (P, 5 + K)
         pos_gt_boxes = gt_boxes[b, g]  # (P, 4)
         pos_levels = priors.levels[n]
 
         pos_weight, obj_base_weight = self._loss_weights(priors, pos_levels, num_imgs)
         losses = {}
-        labels = F.one_hot(gt_labels[b, g], self.num_classes).to(preds.dtype)
+        labels = F.one_hot(gt_labels[b, g], self.num_classes).to(pos_preds.dtype)
         cls_weight = pos_weight[:, None]
         if self.loss_reduction == 'level_mean':
             cls_weight = cls_weight / self.num_classes
@@ -236,7 +266,7 @@ class YOLOv3Head(BaseDenseHead):
                                                   ign_boxes, ign_valid)  # (B, N)
         obj_weight = obj_base_weight.expand(num_imgs, -1).masked_fill(ignored, 0)
         obj_weight = obj_weight.index_put((b, n), obj_base_weight[n])
-        flat_pos = b * preds.shape[1] + n
+        flat_pos = b * box_obj.shape[1] + n
         if self.obj_target == 'binary':
             pos_target = torch.ones_like(flat_pos, dtype=obj_weight.dtype)
         else:
@@ -245,7 +275,7 @@ class YOLOv3Head(BaseDenseHead):
         obj_target = torch.zeros_like(obj_weight).view(-1).scatter_reduce(
             0, flat_pos, pos_target, 'amax').view_as(obj_weight)
         losses['loss_obj'] = self.loss_obj(
-            preds[..., 4], obj_target, weight=obj_weight, reduction_override='sum')
+            box_obj[..., 4], obj_target, weight=obj_weight, reduction_override='sum')
         return losses
 
     def _loss_weights(self, priors: YOLOPriors, pos_levels: Tensor,

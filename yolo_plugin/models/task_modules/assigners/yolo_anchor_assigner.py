@@ -2,7 +2,6 @@
 from typing import NamedTuple, Optional
 
 import torch
-from mmdet.structures.bbox import bbox_overlaps
 
 from yolo_plugin.registry import TASK_UTILS
 from ..prior_generators.yolo_prior_generator import YOLOPriors
@@ -168,14 +167,38 @@ class YOLOAnchorAssigner:
         Returns:
             ``(B, N)`` bool; the caller keeps matched priors as positives.
         """
+        # (4, B, 1, N) planes: the long prediction axis innermost vectorises well.
+        planes = pred_boxes.permute(2, 0, 1).contiguous()[:, :, None]
         ignored = torch.zeros(pred_boxes.shape[:2], dtype=torch.bool,
                               device=pred_boxes.device)
         if self.ignore_iou_thr is not None and gt_boxes.shape[1] > 0:
-            iou = bbox_overlaps(pred_boxes, gt_boxes)  # (B, N, G)
-            iou = iou.masked_fill(~gt_valid[:, None], 0)
-            ignored |= iou.amax(-1) > self.ignore_iou_thr
+            ignored |= max_overlap(planes, gt_boxes, gt_valid, 'iou') > self.ignore_iou_thr
         if self.ignore_iof_thr is not None and ignore_boxes.shape[1] > 0:
-            iof = bbox_overlaps(pred_boxes, ignore_boxes, mode='iof')  # (B, N, M)
-            iof = iof.masked_fill(~ignore_valid[:, None], 0)
-            ignored |= iof.amax(-1) > self.ignore_iof_thr
+            ignored |= max_overlap(planes, ignore_boxes, ignore_valid,
+                                   'iof') > self.ignore_iof_thr
         return ignored
+
+
+def max_overlap(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor,
+                mode: str) -> torch.Tensor:
+    """Highest IoU (``mode='iou'``) or intersection over the prediction's
+    area (``'iof'``) of each prediction with the valid boxes of its image.
+
+    Args:
+        planes: ``(4, B, 1, N)`` predictions, coordinate planes x1, y1, x2, y2.
+        boxes: ``(B, M, 4)``; valid: ``(B, M)``.
+
+    Returns:
+        ``(B, N)``; 0 where an image has no valid box.
+    """
+    px1, py1, px2, py2 = planes
+    gx1, gy1, gx2, gy2 = boxes.permute(2, 0, 1)[..., None]  # each (B, M, 1)
+    inter = ((torch.minimum(px2, gx2) - torch.maximum(px1, gx1)).clamp_(min=0) *
+             (torch.minimum(py2, gy2) - torch.maximum(py1, gy1)).clamp_(min=0))  # (B, M, N)
+    pred_area = (px2 - px1).clamp(min=0) * (py2 - py1).clamp(min=0)  # (B, 1, N)
+    if mode == 'iou':
+        denominator = pred_area + (gx2 - gx1).clamp(min=0) * (gy2 - gy1).clamp(min=0) - inter
+    else:
+        denominator = pred_area
+    overlap = inter / denominator.clamp(min=1e-6)
+    return overlap.masked_fill_(~valid[..., None], 0).amax(1)
