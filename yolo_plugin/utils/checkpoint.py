@@ -7,7 +7,6 @@ arrays, config dicts) fail to load. Instead of turning that safety off, the
 loader here keeps ``weights_only=True`` and allow-lists exactly the types an
 mmengine checkpoint holds.
 """
-import io
 import os
 import os.path as osp
 import pickle
@@ -18,6 +17,7 @@ from typing import Callable, List, Optional, Union
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import io as fileio_io
 from mmengine.runner.checkpoint import CheckpointLoader
 
 
@@ -26,22 +26,37 @@ class CheckpointError(RuntimeError):
     holding objects outside the allow-list)."""
 
 
-def checkpoint_safe_globals() -> List[Union[Callable, type]]:
-    """Non-tensor types an mmengine checkpoint may hold, for
-    ``torch.serialization.safe_globals``."""
+def _history_buffer_statistic(owner, name: str):
+    """Stands in for ``builtins.getattr`` while unpickling. mmengine's
+    ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; only those lookups are allowed."""
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(
+        f'refused getattr({owner!r}, {name!r}): only HistoryBuffer statistics are allowed')
+
+
+def checkpoint_safe_globals() -> List[Union[Callable, type, tuple]]:
+    """Non-tensor globals an mmengine checkpoint may hold, for
+    ``torch.serialization.safe_globals``; ``(object, name)`` pairs map a
+    pickled name to a stand-in."""
     from mmengine.config import ConfigDict
     from mmengine.logging import HistoryBuffer
 
-    numpy_types = [
-        np.ndarray, np.dtype, np.core.multiarray._reconstruct,
-        np.core.multiarray.scalar
-    ]
-    # The dtype classes (numpy >= 1.25 pickles dtypes by class).
-    numpy_types += [type(np.dtype(t)) for t in np.sctypeDict.values()]
-    return [HistoryBuffer, ConfigDict, *numpy_types]
+    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    numpy_globals = [np.ndarray, np.dtype, multiarray._reconstruct, multiarray.scalar]
+    # Checkpoints written under numpy 1.x name the module numpy.core.
+    numpy_globals += [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+                      (multiarray.scalar, 'numpy.core.multiarray.scalar')]
+    # numpy >= 1.25 may pickle dtypes by their class (numpy.dtypes.Float64DType).
+    numpy_globals += list({type(np.dtype(t)) for t in np.sctypeDict.values()})
+    return [HistoryBuffer, ConfigDict, (_history_buffer_statistic, 'builtins.getattr'),
+            *numpy_globals]
 
 
-def load_checkpoint_file(filename: str,
+def load_from_local_safe(filename: str,
                          map_location: Optional[Union[str, Callable]] = None,
                          logger=None) -> dict:
     """``torch.load`` of a local checkpoint with ``weights_only=True`` and
@@ -72,9 +87,13 @@ def load_checkpoint_file(filename: str,
 def register_safe_checkpoint_loader() -> None:
     """Make mmengine load local checkpoints (``Runner.load_checkpoint``,
     ``--resume``, ``init_cfg=dict(type='Pretrained')``) through
-    :func:`load_checkpoint_file`, and write every local file atomically."""
-    CheckpointLoader.register_scheme(prefixes='', force=True)(load_checkpoint_file)
-    register_backend('local', AtomicLocalBackend, force=True)
+    :func:`load_from_local_safe`, and write every local file atomically."""
+    CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safe)
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    # Forget local backends created before this registration.
+    for key, backend in list(fileio_io.backend_instances.items()):
+        if type(backend) is LocalBackend:
+            del fileio_io.backend_instances[key]
 
 
 class AtomicLocalBackend(LocalBackend):
