@@ -18,53 +18,74 @@ def prior_index(level, cell_x, cell_y, anchor, sizes):
     return offset + (cell_y * sizes[level][1] + cell_x) * len(ANCHORS[0]) + anchor
 
 
-def assign(boxes_per_img, match, anchor_t=4.0, neighbor_cells=False, sizes=None):
-    """Matches as sorted ``(image, level, cell_x, cell_y, anchor, gt)``."""
+def centre_key(b, level, a, cx, cy, sizes):
+    height, width = sizes[level]
+    cell_x = min(max(math.floor(cx / STRIDES[level]), 0), width - 1)
+    cell_y = min(max(math.floor(cy / STRIDES[level]), 0), height - 1)
+    return (b, level, cell_x, cell_y, a)
+
+
+def assign(boxes_per_img, match, anchor_t=4.0, neighbor_cells=False, sizes=None,
+           collisions='drop'):
+    """Matches as sorted ``(image, level, cell_x, cell_y, anchor, gt)``, and
+    the number of ground truths left without a prior."""
     sizes = sizes or level_sizes()
     flat_anchors = [(level, a, aw, ah) for level, row in enumerate(ANCHORS)
                     for a, (aw, ah) in enumerate(row)]
-    claims = {}  # (b, level, x, y, a) -> (anchor iou, g), for max_iou
-    matches = []
+    candidates = {}  # (b, g) -> centre, anchor IoUs, worst ratios
     for b, boxes in enumerate(boxes_per_img):
         for g, (x1, y1, x2, y2) in enumerate(boxes):
             w, h = max(x2 - x1, 0.01), max(y2 - y1, 0.01)
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
             ious, worst = [], []
             for _, _, aw, ah in flat_anchors:
                 inter = min(w, aw) * min(h, ah)
                 ious.append(inter / (w * h + aw * ah - inter))
                 worst.append(max(w / aw, aw / w, h / ah, ah / h))
-            if match == 'max_iou':
-                chosen = [max(range(len(ious)), key=lambda i: (ious[i], -i))]
-            else:
-                chosen = [i for i, r in enumerate(worst) if r < anchor_t]
-                if not chosen:
-                    chosen = [min(range(len(worst)), key=lambda i: (worst[i], i))]
-            for i in chosen:
-                level, a = flat_anchors[i][:2]
-                height, width = sizes[level]
-                gx, gy = cx / STRIDES[level], cy / STRIDES[level]
-                cells = [(math.floor(gx), math.floor(gy))]
-                if neighbor_cells:
-                    if gx % 1 < 0.5 and gx > 1:
-                        cells.append((math.floor(gx - 0.5), math.floor(gy)))
-                    if gy % 1 < 0.5 and gy > 1:
-                        cells.append((math.floor(gx), math.floor(gy - 0.5)))
-                    if (width - gx) % 1 < 0.5 and width - gx > 1:
-                        cells.append((math.floor(gx + 0.5), math.floor(gy)))
-                    if (height - gy) % 1 < 0.5 and height - gy > 1:
-                        cells.append((math.floor(gx), math.floor(gy + 0.5)))
-                for cell_x, cell_y in cells:
-                    key = (b, level, min(max(cell_x, 0), width - 1),
-                           min(max(cell_y, 0), height - 1), a)
-                    if match == 'max_iou':
-                        if key not in claims or ious[i] >= claims[key][0]:
-                            claims[key] = (ious[i], g)
-                    else:
-                        matches.append(key + (g, ))
+            candidates[(b, g)] = ((x1 + x2) / 2, (y1 + y2) / 2, ious, worst)
+
     if match == 'max_iou':
-        matches = [key + (g, ) for key, (_, g) in claims.items()]
-    return sorted(matches)
+        # Rounds over each ground truth's anchors by falling IoU: a prior goes
+        # to the highest IoU among its bidders (ties: the later ground truth).
+        rounds = len(flat_anchors) if collisions == 'next_anchor' else 1
+        won, taken = {}, set()
+        for rank in range(rounds):
+            bids = {}
+            for (b, g), (cx, cy, ious, _) in candidates.items():
+                if (b, g) in won:
+                    continue
+                i = sorted(range(len(ious)), key=lambda k: (-ious[k], k))[rank]
+                key = centre_key(b, *flat_anchors[i][:2], cx, cy, sizes)
+                if key not in taken:
+                    bids.setdefault(key, []).append((ious[i], g))
+            for key, offers in bids.items():
+                won[(key[0], max(offers)[1])] = key
+                taken.add(key)
+        matches = [key + (g, ) for (_, g), key in won.items()]
+        return sorted(matches), len(candidates) - len(won)
+
+    matches = []
+    for (b, g), (cx, cy, _, worst) in candidates.items():
+        chosen = [i for i, r in enumerate(worst) if r < anchor_t]
+        if not chosen:
+            chosen = [min(range(len(worst)), key=lambda i: (worst[i], i))]
+        for i in chosen:
+            level, a = flat_anchors[i][:2]
+            height, width = sizes[level]
+            gx, gy = cx / STRIDES[level], cy / STRIDES[level]
+            cells = [(math.floor(gx), math.floor(gy))]
+            if neighbor_cells:
+                if gx % 1 < 0.5 and gx > 1:
+                    cells.append((math.floor(gx - 0.5), math.floor(gy)))
+                if gy % 1 < 0.5 and gy > 1:
+                    cells.append((math.floor(gx), math.floor(gy - 0.5)))
+                if (width - gx) % 1 < 0.5 and width - gx > 1:
+                    cells.append((math.floor(gx + 0.5), math.floor(gy)))
+                if (height - gy) % 1 < 0.5 and height - gy > 1:
+                    cells.append((math.floor(gx), math.floor(gy + 0.5)))
+            for cell_x, cell_y in cells:
+                matches.append((b, level, min(max(cell_x, 0), width - 1),
+                                min(max(cell_y, 0), height - 1), a, g))
+    return sorted(matches), 0
 
 
 def bce(logit, target):
@@ -142,7 +163,7 @@ def yolov3_loss(pred_maps, gts, labels, ignores, num_classes):
     objectness with IoU > 0.5 and ignored-region negatives left out."""
     sizes = [tuple(m.shape[-2:]) for m in pred_maps]
     num_imgs = len(gts)
-    matches = assign(gts, 'max_iou', sizes=sizes)
+    matches, _ = assign(gts, 'max_iou', sizes=sizes)
     xy = wh = cls = 0.0
     positives = set()
     for b, level, x, y, a, g in matches:
@@ -175,7 +196,7 @@ def yolov5_loss(pred_maps, gts, labels, ignores, num_classes, balance=(0.4, 1.0,
     matched IoU averaged over each level's predictions times ``balance``."""
     sizes = [tuple(m.shape[-2:]) for m in pred_maps]
     num_imgs = len(gts)
-    matches = assign(gts, 'ratio', neighbor_cells=True, sizes=sizes)
+    matches, _ = assign(gts, 'ratio', neighbor_cells=True, sizes=sizes)
     per_level = [sum(1 for m in matches if m[1] == level) for level in range(3)]
     box = cls = 0.0
     obj_target = {}

@@ -3,20 +3,23 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from tests.models.yolo_reference import (ANCHORS, IMG_H, IMG_W, STRIDES, assign,
-                                         intersection, iou, area, level_sizes,
-                                         prior_index)
+from tests.models.yolo_reference import (ANCHORS, IMG_H, IMG_W, STRIDES, area, assign,
+                                         intersection, iou, level_sizes, prior_index)
 from yolo_plugin.models.task_modules import (YOLOAnchorAssigner,
                                              YOLOPriorGenerator)
 from yolo_plugin.models.utils import pad_instances
 
 
 
-def reference_assign(boxes_per_img, match, anchor_t=4.0, neighbor_cells=False):
-    """Sorted (image, prior, ground truth) triples of the loop reference."""
+def reference_assign(boxes_per_img, match, anchor_t=4.0, neighbor_cells=False,
+                     collisions='drop'):
+    """Sorted (image, prior, ground truth) triples of the loop reference and
+    the count of ground truths without a prior."""
     sizes = level_sizes()
-    return sorted((b, prior_index(level, x, y, a, sizes), g) for b, level, x, y, a, g in
-                  assign(boxes_per_img, match, anchor_t, neighbor_cells))
+    matches, unmatched = assign(boxes_per_img, match, anchor_t, neighbor_cells,
+                                collisions=collisions)
+    return sorted((b, prior_index(level, x, y, a, sizes), g)
+                  for b, level, x, y, a, g in matches), unmatched
 
 
 def run_assigner(boxes_per_img, **kwargs):
@@ -26,7 +29,7 @@ def run_assigner(boxes_per_img, **kwargs):
     priors = YOLOPriorGenerator(ANCHORS, STRIDES).grid_priors(level_sizes(), torch.device('cpu'))
     result = YOLOAnchorAssigner(**kwargs).assign(gt_boxes, gt_valid, priors)
     return sorted(zip(result.batch_idx.tolist(), result.prior_idx.tolist(),
-                      result.gt_idx.tolist()))
+                      result.gt_idx.tolist())), int(result.num_unmatched)
 
 
 def random_boxes(generator, count):
@@ -48,36 +51,45 @@ EDGE_CASES = {
 }
 
 
-@pytest.mark.parametrize('case', sorted(EDGE_CASES))
-@pytest.mark.parametrize('mode', [
+MODES = [
     dict(match='max_iou'),
+    dict(match='max_iou', collisions='next_anchor'),
     dict(match='ratio', neighbor_cells=True),
     dict(match='ratio', neighbor_cells=False, anchor_t=2.0),
-])
+]
+
+
+@pytest.mark.parametrize('case', sorted(EDGE_CASES))
+@pytest.mark.parametrize('mode', MODES)
 def test_edge_cases_equal_reference(case, mode):
     boxes = EDGE_CASES[case]
     assert run_assigner(boxes, **mode) == reference_assign(boxes, **mode)
 
 
 @pytest.mark.parametrize('seed', range(6))
-@pytest.mark.parametrize('mode', [
-    dict(match='max_iou'),
-    dict(match='ratio', neighbor_cells=True),
-])
+@pytest.mark.parametrize('mode', MODES[:3])
 def test_random_sets_equal_reference(seed, mode):
     generator = torch.Generator().manual_seed(seed)
     counts = torch.randint(0, 12, (4, ), generator=generator).tolist()
     boxes = [random_boxes(generator, n) for n in counts]
-    expected = reference_assign(boxes, **mode)
-    assert run_assigner(boxes, **mode) == expected
-    if mode['match'] == 'ratio':
-        # Every ground truth has at least one prior.
-        assert {(b, g) for b, _, g in expected} == {
-            (b, g) for b, n in enumerate(counts) for g in range(n)}
+    expected, unmatched = reference_assign(boxes, **mode)
+    assert run_assigner(boxes, **mode) == (expected, unmatched)
+    matched = {(b, g) for b, _, g in expected}
+    assert len(matched) + unmatched == sum(counts)
+
+
+def test_collisions_drop_or_move_to_the_next_anchor():
+    # Three same-size boxes centred in one cell all want the same anchor.
+    crowd = [[[40, 40, 60, 60], [41, 41, 61, 61], [39, 40, 59, 60]]]
+    dropped, unmatched = run_assigner(crowd, match='max_iou')
+    assert len(dropped) == 1 and unmatched == 2
+    moved, unmatched = run_assigner(crowd, match='max_iou', collisions='next_anchor')
+    assert len(moved) == 3 and unmatched == 0
+    assert len({prior for _, prior, _ in moved}) == 3
 
 
 def test_one_box_two_scales_in_ratio_mode():
-    matches = run_assigner(EDGE_CASES['two_scales'], match='ratio')
+    matches, _ = run_assigner(EDGE_CASES['two_scales'], match='ratio')
     sizes = level_sizes()
     level_starts = [0]
     for h, w in sizes:
@@ -88,7 +100,7 @@ def test_one_box_two_scales_in_ratio_mode():
 
 
 def test_no_box_gives_no_match():
-    assert run_assigner([[], []], match='max_iou') == []
+    assert run_assigner([[], []], match='max_iou') == ([], 0)
 
 
 def reference_ignored(pred_boxes, gt_boxes, ignore_boxes, iou_thr, iof_thr):
@@ -118,3 +130,7 @@ def test_invalid_arguments_raise():
         YOLOAnchorAssigner(match='nearest')
     with pytest.raises(ValueError, match='anchor_t'):
         YOLOAnchorAssigner(anchor_t=1.0)
+    with pytest.raises(ValueError, match='collisions'):
+        YOLOAnchorAssigner(collisions='merge')
+    with pytest.raises(ValueError, match='neighbor_cells'):
+        YOLOAnchorAssigner(match='max_iou', neighbor_cells=True)

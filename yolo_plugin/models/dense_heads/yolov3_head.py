@@ -217,7 +217,8 @@ class YOLOv3Head(BaseDenseHead):
 
         Returns:
             ``loss_cls``, ``loss_obj`` and ``loss_box`` or ``loss_xy`` and
-            ``loss_wh``, each a scalar.
+            ``loss_wh``, each a scalar; and ``unmatched_gts``, the ground
+            truths of the batch left without a prior (logged, not a loss).
         """
         num_imgs = pred_maps[0].shape[0]
         device = pred_maps[0].device
@@ -237,7 +238,7 @@ class YOLOv3Head(BaseDenseHead):
         pos_levels = priors.levels[n]
 
         pos_weight, obj_base_weight = self._loss_weights(priors, pos_levels, num_imgs)
-        losses = {}
+        losses = dict(unmatched_gts=match.num_unmatched.float())
         labels = F.one_hot(gt_labels[b, g], self.num_classes).to(pos_preds.dtype)
         cls_weight = pos_weight[:, None]
         if self.loss_reduction == 'level_mean':

@@ -12,7 +12,7 @@ class YOLOAssignment(NamedTuple):
     batch_idx: torch.Tensor  # (P,) image of the match
     prior_idx: torch.Tensor  # (P,) prior index in [0, N), see YOLOPriors
     gt_idx: torch.Tensor  # (P,) index into the padded ground truths (B, G)
-    anchor_iou: torch.Tensor  # (P,) width/height IoU of ground truth and anchor
+    num_unmatched: torch.Tensor  # () valid ground truths left without a prior
 
 
 def wh_iou(wh: torch.Tensor, anchors: torch.Tensor) -> torch.Tensor:
@@ -29,18 +29,18 @@ class YOLOAnchorAssigner:
 
     ``match='max_iou'`` (YOLOv3): a ground truth goes to the one anchor, of
     all levels, with the highest width/height IoU, at the cell holding its
-    centre. When several ground truths land on one prior, the one with the
-    highest anchor IoU keeps it (ties: the later one).
+    centre. When several ground truths claim one prior, the one with the
+    highest anchor IoU keeps it (ties: the later one). The others are
+    dropped, as in the paper, and counted in ``num_unmatched``
+    (``collisions='drop'``), or try their next-best anchors in turn, at
+    their centre cells, for priors still free (``collisions='next_anchor'``).
 
     ``match='ratio'`` (YOLOv5): a ground truth goes to every anchor of every
     level whose width and height ratios both lie within ``1 / anchor_t`` and
     ``anchor_t``; one that fits no anchor takes its best-fitting one, so no
     ground truth is ever left without a prior. Several ground truths may
-    share a prior.
-
-    ``neighbor_cells=True`` (YOLOv5) also uses the two cells next to the
-    centre cell closest to the centre (the horizontal and the vertical one),
-    where they lie inside the grid.
+    share a prior. ``neighbor_cells=True`` (YOLOv5) also uses the cells next
+    to the centre cell on the sides the centre leans to.
 
     Args:
         ignore_iou_thr: a non-matched prediction whose box overlaps any
@@ -52,21 +52,29 @@ class YOLOAnchorAssigner:
     """
 
     matches = ('max_iou', 'ratio')
+    collision_rules = ('drop', 'next_anchor')
 
     def __init__(self,
                  match: str = 'max_iou',
                  anchor_t: float = 4.0,
                  neighbor_cells: bool = False,
+                 collisions: str = 'drop',
                  ignore_iou_thr: Optional[float] = 0.5,
                  ignore_iof_thr: Optional[float] = 0.5) -> None:
         if match not in self.matches:
             raise ValueError(f'YOLOAnchorAssigner: match must be one of '
                              f'{self.matches}, got {match!r}')
+        if collisions not in self.collision_rules:
+            raise ValueError(f'YOLOAnchorAssigner: collisions must be one of '
+                             f'{self.collision_rules}, got {collisions!r}')
         if anchor_t <= 1:
             raise ValueError(f'YOLOAnchorAssigner: anchor_t must exceed 1, got {anchor_t}')
+        if neighbor_cells and match != 'ratio':
+            raise ValueError("YOLOAnchorAssigner: neighbor_cells needs match='ratio'")
         self.match = match
         self.anchor_t = anchor_t
         self.neighbor_cells = neighbor_cells
+        self.collisions = collisions
         self.ignore_iou_thr = ignore_iou_thr
         self.ignore_iof_thr = ignore_iof_thr
 
@@ -79,46 +87,82 @@ class YOLOAnchorAssigner:
             gt_valid: ``(B, G)`` bool, False on the padding.
             priors: the priors of the batch's feature maps.
         """
-        num_anchors = priors.level_anchors.shape[1]
         centre = (gt_boxes[..., :2] + gt_boxes[..., 2:]) / 2  # (B, G, 2)
         size = (gt_boxes[..., 2:] - gt_boxes[..., :2]).clamp(min=0.01)  # (B, G, 2)
         all_anchors = priors.level_anchors.reshape(-1, 2)  # (L*A, 2)
-        anchor_iou = wh_iou(size, all_anchors)  # (B, G, L*A)
-
         if self.match == 'max_iou':
-            best = anchor_iou.argmax(-1, keepdim=True)
-            chosen = torch.zeros_like(anchor_iou, dtype=torch.bool).scatter_(-1, best, True)
-        else:
-            ratio = size[..., None, :] / all_anchors  # (B, G, L*A, 2)
-            worst_ratio = torch.maximum(ratio, 1 / ratio).amax(-1)  # (B, G, L*A)
-            chosen = worst_ratio < self.anchor_t
-            fallback = worst_ratio.argmin(-1, keepdim=True)
-            chosen.scatter_(-1, fallback, True)
+            return self._assign_best_anchor(centre, wh_iou(size, all_anchors), gt_valid,
+                                            priors)
+        return self._assign_by_ratio(centre, size[..., None, :] / all_anchors, gt_valid, priors)
+
+    def _assign_best_anchor(self, centre: torch.Tensor, anchor_iou: torch.Tensor,
+                            gt_valid: torch.Tensor, priors: YOLOPriors) -> YOLOAssignment:
+        """One prior a ground truth, one ground truth a prior, resolved in
+        rounds over each ground truth's anchors by falling IoU; every round
+        works on the whole ``(B, G)`` grid at once."""
+        num_imgs, num_gts = gt_valid.shape
+        num_priors = len(priors.levels)
+        rounds = anchor_iou.shape[-1] if self.collisions == 'next_anchor' else 1
+        ranked_iou, ranked_anchor = anchor_iou.sort(dim=-1, descending=True, stable=True)
+        img_offset = torch.arange(num_imgs, device=centre.device)[:, None] * num_priors
+        gt_index = torch.arange(num_gts, device=centre.device).expand(num_imgs, -1)
+        taken = torch.zeros(num_imgs * num_priors, dtype=torch.long, device=centre.device)
+        matched_prior = torch.full_like(gt_index, -1)
+        for rank in range(rounds):
+            iou = ranked_iou[..., rank]
+            prior = self._centre_prior(centre, ranked_anchor[..., rank], priors)  # (B, G)
+            key = (img_offset + prior).flatten()
+            bidding = (gt_valid & (matched_prior < 0)).flatten() & (taken[key] == 0)
+            # Highest IoU wins a prior; among equal IoUs the later ground truth.
+            best_iou = torch.full_like(taken, -1, dtype=iou.dtype).scatter_reduce(
+                0, key, iou.flatten().where(bidding, -1), 'amax')
+            bidding &= iou.flatten() == best_iou[key]
+            best_gt = torch.full_like(taken, -1).scatter_reduce(
+                0, key, gt_index.flatten().where(bidding, -1), 'amax')
+            won = (bidding & (gt_index.flatten() == best_gt[key])).view_as(gt_index)
+            matched_prior = prior.where(won, matched_prior)
+            taken = taken.scatter_reduce(0, key, won.flatten().long(), 'amax')
+        batch_idx, gt_idx = (matched_prior >= 0).nonzero(as_tuple=True)
+        return YOLOAssignment(batch_idx, matched_prior[batch_idx, gt_idx], gt_idx,
+                              (gt_valid & (matched_prior < 0)).sum())
+
+    def _centre_prior(self, centre: torch.Tensor, flat_anchor: torch.Tensor,
+                      priors: YOLOPriors) -> torch.Tensor:
+        """Prior index of each ground truth's centre cell for the anchor
+        ``flat_anchor`` (index over all levels' anchors), same shape."""
+        num_anchors = priors.level_anchors.shape[1]
+        level = flat_anchor // num_anchors
+        grid_wh = priors.level_grid_wh[level]  # (..., 2)
+        cells = (centre / priors.level_strides[level][..., None]).floor().long()
+        cells = torch.minimum(cells.clamp(min=0), grid_wh - 1)
+        return priors.level_offsets[level] + (
+            cells[..., 1] * grid_wh[..., 0] + cells[..., 0]) * num_anchors + \
+            flat_anchor % num_anchors
+
+    def _assign_by_ratio(self, centre: torch.Tensor, ratio: torch.Tensor,
+                         gt_valid: torch.Tensor, priors: YOLOPriors) -> YOLOAssignment:
+        """Every anchor within ``anchor_t`` (else the best one), at the centre
+        cell and, optionally, its neighbours. ``ratio``: ``(B, G, L*A, 2)``."""
+        num_anchors = priors.level_anchors.shape[1]
+        worst_ratio = torch.maximum(ratio, 1 / ratio).amax(-1)  # (B, G, L*A)
+        chosen = worst_ratio < self.anchor_t
+        chosen.scatter_(-1, worst_ratio.argmin(-1, keepdim=True), True)
         chosen &= gt_valid[..., None]
 
         batch_idx, gt_idx, flat_anchor = chosen.nonzero(as_tuple=True)  # (P0,)
         level = flat_anchor // num_anchors
-        anchor = flat_anchor % num_anchors
-        stride = priors.level_strides[level]
-        grid_xy = centre[batch_idx, gt_idx] / stride[:, None]  # (P0, 2) grid units
+        grid_xy = centre[batch_idx, gt_idx] / priors.level_strides[level][:, None]
         grid_wh = priors.level_grid_wh[level]  # (P0, 2) cells across, down
-
         cells, cell_valid = self._candidate_cells(grid_xy, grid_wh)  # (P0, C, 2), (P0, C)
         cells = torch.minimum(cells.clamp(min=0), grid_wh[:, None] - 1)
         keep_row, keep_cell = cell_valid.nonzero(as_tuple=True)
         cells = cells[keep_row, keep_cell]  # (P, 2)
-        level, anchor = level[keep_row], anchor[keep_row]
-        batch_idx, gt_idx = batch_idx[keep_row], gt_idx[keep_row]
-        flat_anchor = flat_anchor[keep_row]
-
-        width = grid_wh[keep_row, 0]
+        level, flat_anchor = level[keep_row], flat_anchor[keep_row]
         prior_idx = priors.level_offsets[level] + (
-            cells[:, 1] * width + cells[:, 0]) * num_anchors + anchor
-        match_iou = anchor_iou[batch_idx, gt_idx, flat_anchor]
-        assignment = YOLOAssignment(batch_idx, prior_idx, gt_idx, match_iou)
-        if self.match == 'max_iou':
-            assignment = self._one_per_prior(assignment, len(priors.levels))
-        return assignment
+            cells[:, 1] * grid_wh[keep_row, 0] + cells[:, 0]) * num_anchors + \
+            flat_anchor % num_anchors
+        return YOLOAssignment(batch_idx[keep_row], prior_idx, gt_idx[keep_row],
+                              gt_valid.new_zeros((), dtype=torch.long))
 
     def _candidate_cells(self, grid_xy: torch.Tensor, grid_wh: torch.Tensor):
         """Cells a match may use: ``(P0, C, 2)`` cell (x, y), long, and
@@ -139,19 +183,6 @@ class YOLOAnchorAssigner:
         after = (to_end % 1 < 0.5) & (to_end > 1)  # (P0, 2) right, down
         valid = torch.cat((torch.ones_like(before[:, :1]), before, after), 1)
         return cells, valid
-
-    @staticmethod
-    def _one_per_prior(assignment: YOLOAssignment,
-                       num_priors: int) -> YOLOAssignment:
-        """Keep one match a prior: the highest anchor IoU, ties to the later
-        ground truth."""
-        key = assignment.batch_idx * num_priors + assignment.prior_idx
-        by_iou = torch.sort(assignment.anchor_iou, stable=True).indices
-        order = by_iou[torch.sort(key[by_iou], stable=True).indices]
-        key = key[order]
-        last = torch.ones_like(key, dtype=torch.bool)
-        last[:-1] = key[1:] != key[:-1]
-        return YOLOAssignment(*(t[order[last]] for t in assignment))
 
     def ignored_negatives(self, pred_boxes: torch.Tensor, gt_boxes: torch.Tensor,
                           gt_valid: torch.Tensor, ignore_boxes: torch.Tensor,
