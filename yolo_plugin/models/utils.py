@@ -6,6 +6,11 @@ import torch
 from mmengine.structures import InstanceData
 from torch.nn.utils.rnn import pad_sequence
 
+# Darknet's conv block: BN, then LeakyReLU(0.1); He init for that slope.
+DARKNET_NORM = dict(type='BN', requires_grad=True)
+DARKNET_ACT = dict(type='LeakyReLU', negative_slope=0.1)
+DARKNET_INIT = dict(type='Kaiming', layer='Conv2d', a=0.1, nonlinearity='leaky_relu')
+
 
 def pad_instances(instances: Optional[List[InstanceData]], num_imgs: int,
                   device: torch.device

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from yolo_plugin.registry import MODELS
-from ..utils import scale_channels, scale_depth
+from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels, scale_depth
 
 
 class DarknetResidual(BaseModule):
@@ -56,14 +56,10 @@ class Darknet53(BaseModule):
                  deepen_factor: float = 1.0,
                  out_indices: Sequence[int] = (3, 4, 5),
                  frozen_stages: int = -1,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: ConfigType = dict(type='LeakyReLU', negative_slope=0.1),
+                 norm_cfg: ConfigType = DARKNET_NORM,
+                 act_cfg: ConfigType = DARKNET_ACT,
                  norm_eval: bool = False,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Kaiming',
-                     layer='Conv2d',
-                     a=0.1,
-                     nonlinearity='leaky_relu')) -> None:
+                 init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         num_layers = len(self.stage_channels) + 1
         if not out_indices or any(not 0 <= i < num_layers for i in out_indices):

@@ -14,7 +14,7 @@ from yolo_plugin.registry import MODELS, TASK_UTILS
 from ..layers.bbox_nms import batched_multiclass_nms
 from ..losses.iou_loss import aligned_iou
 from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
-from ..utils import pad_instances, scale_channels
+from ..utils import DARKNET_ACT, DARKNET_NORM, pad_instances, scale_channels
 
 # The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
 # three a level, stride 32 first.
@@ -69,8 +69,8 @@ class YOLOv3Head(BaseDenseHead):
                      type='YOLOPriorGenerator', anchors=COCO_ANCHORS,
                      strides=(32, 16, 8)),
                  bbox_coder: ConfigType = dict(type='YOLOBoxCoder', variant='v3'),
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: ConfigType = dict(type='LeakyReLU', negative_slope=0.1),
+                 norm_cfg: ConfigType = DARKNET_NORM,
+                 act_cfg: ConfigType = DARKNET_ACT,
                  loss_cls: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),
                  loss_obj: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),
                  loss_xy: OptConfigType = dict(type='SigmoidBCELoss', loss_weight=2.0),

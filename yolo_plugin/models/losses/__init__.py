@@ -1,4 +1,5 @@
 from .bce_loss import SigmoidBCELoss
+from .elementwise_loss import ElementwiseLoss
 from .iou_loss import IoULoss, aligned_iou
 
-__all__ = ['SigmoidBCELoss', 'IoULoss', 'aligned_iou']
+__all__ = ['ElementwiseLoss', 'SigmoidBCELoss', 'IoULoss', 'aligned_iou']

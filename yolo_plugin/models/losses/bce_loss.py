@@ -1,18 +1,16 @@
 """Binary cross-entropy on logits with soft targets, focal modulation and
 label smoothing: the objectness, class and x/y losses of the YOLO family."""
-from typing import Optional
-
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
-from mmdet.models.losses.utils import weight_reduce_loss
 
 from yolo_plugin.registry import MODELS
+from .elementwise_loss import ElementwiseLoss
 
 
 @MODELS.register_module()
-class SigmoidBCELoss(nn.Module):
-    """``BCE(sigmoid(pred), target)`` element-wise, computed from logits.
+class SigmoidBCELoss(ElementwiseLoss):
+    """``BCE(sigmoid(pred), target)`` element-wise, computed from logits;
+    ``pred`` logits of any shape, ``target`` probabilities of the same.
 
     Args:
         gamma: focal modulation ``|target - sigmoid(pred)| ** gamma``
@@ -21,8 +19,7 @@ class SigmoidBCELoss(nn.Module):
         alpha: focal weighting of positives against negatives
             (``alpha * t + (1 - alpha) * (1 - t)``); used only with ``gamma > 0``.
         label_smoothing: targets become ``t * (1 - eps) + eps / 2``.
-        reduction: ``'none'``, ``'mean'`` or ``'sum'``.
-        loss_weight: factor on the result.
+        reduction, loss_weight: see :class:`ElementwiseLoss`.
     """
 
     def __init__(self,
@@ -31,7 +28,7 @@ class SigmoidBCELoss(nn.Module):
                  label_smoothing: float = 0.0,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if gamma < 0 or not 0 <= label_smoothing < 1 or not 0 < alpha < 1:
             raise ValueError('SigmoidBCELoss: need gamma >= 0, 0 < alpha < 1 and '
                              f'0 <= label_smoothing < 1, got gamma={gamma}, '
@@ -39,27 +36,14 @@ class SigmoidBCELoss(nn.Module):
         self.gamma = gamma
         self.alpha = alpha
         self.label_smoothing = label_smoothing
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self,
-                pred: torch.Tensor,
-                target: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> torch.Tensor:
-        """``pred``: logits, any shape; ``target``: probabilities of the same
-        shape; ``weight``: broadcastable to it."""
-        reduction = reduction_override or self.reduction
+    def elementwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pred = pred.float()
         target = target.to(pred.dtype)
         if self.label_smoothing:
             target = target * (1 - self.label_smoothing) + self.label_smoothing / 2
         loss = F.binary_cross_entropy_with_logits(pred, target, reduction='none')
         if self.gamma > 0:
-            prob = pred.sigmoid()
-            loss = loss * (target - prob).abs().pow(self.gamma)
+            loss = loss * (target - pred.sigmoid()).abs().pow(self.gamma)
             loss = loss * (self.alpha * target + (1 - self.alpha) * (1 - target))
-        if weight is not None:
-            weight = weight.expand_as(loss)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+        return loss

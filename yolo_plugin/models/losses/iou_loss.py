@@ -1,12 +1,10 @@
 """IoU, GIoU, DIoU and CIoU of aligned box pairs, and the box loss on them."""
 import math
-from typing import Optional
 
 import torch
-import torch.nn as nn
-from mmdet.models.losses.utils import weight_reduce_loss
 
 from yolo_plugin.registry import MODELS
+from .elementwise_loss import ElementwiseLoss
 
 IOU_MODES = ('iou', 'giou', 'diou', 'ciou')
 
@@ -58,7 +56,7 @@ def aligned_iou(boxes1: torch.Tensor, boxes2: torch.Tensor, mode: str = 'iou',
 
 
 @MODELS.register_module()
-class IoULoss(nn.Module):
+class IoULoss(ElementwiseLoss):
     """``1 - score`` of an IoU-family ``mode`` (see :func:`aligned_iou`) for
     aligned ``(N, 4)`` xyxy boxes."""
 
@@ -67,20 +65,11 @@ class IoULoss(nn.Module):
                  eps: float = 1e-7,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(reduction, loss_weight)
         if mode not in IOU_MODES:
             raise ValueError(f'IoULoss: mode must be one of {IOU_MODES}, got {mode!r}')
         self.mode = mode
         self.eps = eps
-        self.reduction = reduction
-        self.loss_weight = loss_weight
 
-    def forward(self,
-                pred: torch.Tensor,
-                target: torch.Tensor,
-                weight: Optional[torch.Tensor] = None,
-                avg_factor: Optional[float] = None,
-                reduction_override: Optional[str] = None) -> torch.Tensor:
-        reduction = reduction_override or self.reduction
-        loss = 1 - aligned_iou(pred, target, self.mode, self.eps)
-        return self.loss_weight * weight_reduce_loss(loss, weight, reduction, avg_factor)
+    def elementwise(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return 1 - aligned_iou(pred, target, self.mode, self.eps)

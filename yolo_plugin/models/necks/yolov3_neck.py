@@ -9,7 +9,7 @@ from mmdet.utils import ConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 
 from yolo_plugin.registry import MODELS
-from ..utils import scale_channels
+from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels
 
 
 class YOLOv3DetectionBlock(BaseModule):
@@ -53,13 +53,9 @@ class YOLOv3Neck(BaseModule):
                  in_channels: Sequence[int] = (1024, 512, 256),
                  out_channels: Sequence[int] = (512, 256, 128),
                  widen_factor: float = 1.0,
-                 norm_cfg: ConfigType = dict(type='BN', requires_grad=True),
-                 act_cfg: ConfigType = dict(type='LeakyReLU', negative_slope=0.1),
-                 init_cfg: OptMultiConfig = dict(
-                     type='Kaiming',
-                     layer='Conv2d',
-                     a=0.1,
-                     nonlinearity='leaky_relu')) -> None:
+                 norm_cfg: ConfigType = DARKNET_NORM,
+                 act_cfg: ConfigType = DARKNET_ACT,
+                 init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != len(out_channels) or not in_channels:
             raise ValueError('YOLOv3Neck: in_channels and out_channels need one '
