@@ -4,7 +4,9 @@ import pytest
 import torch
 from mmcv.ops import nms
 
-from yolo_plugin.models.layers import batched_multiclass_nms
+from yolo_plugin.models.layers import BatchedDetections, batched_multiclass_nms
+
+BatchedDetectionsFields = BatchedDetections._fields
 
 
 def reference_nms(boxes, scores, score_thr, iou_thr, max_per_img, nms_pre):
@@ -92,3 +94,18 @@ def test_without_nms_keeps_candidates():
     boxes, scores = random_detections(3, num_imgs=2, num_boxes=20, num_classes=2)
     dets = batched_multiclass_nms(boxes, scores, 0.5, None, max_per_img=1000)
     assert len(dets.scores) == int((scores > 0.5).sum())
+
+
+def test_many_candidates_run_a_class_at_a_time(monkeypatch):
+    """Past the split threshold each class gets its own NMS call, with the
+    same result."""
+    from yolo_plugin.models.layers import bbox_nms
+    boxes, scores = random_detections(11, num_imgs=2, num_boxes=400, num_classes=5)
+    one_call = batched_multiclass_nms(boxes, scores, 0.2, 0.45, max_per_img=300)
+    calls = []
+    monkeypatch.setattr(bbox_nms, 'SPLIT_THR', 100)
+    monkeypatch.setattr(bbox_nms, 'nms', lambda *a: calls.append(len(a[0])) or nms(*a))
+    split = batched_multiclass_nms(boxes, scores, 0.2, 0.45, max_per_img=300)
+    assert len(calls) == 5
+    for field in BatchedDetectionsFields:
+        assert torch.equal(getattr(one_call, field), getattr(split, field))

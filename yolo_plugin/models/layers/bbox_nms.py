@@ -5,6 +5,11 @@ import torch
 from mmcv.ops import nms
 
 
+# Above this many candidates NMS runs once a class: the kernel's cost grows
+# with (kept boxes) x (candidates), whichever group they belong to.
+SPLIT_THR = 10000
+
+
 class BatchedDetections(NamedTuple):
     """Detections of a batch, ``D`` in all, sorted by image then score."""
     batch_idx: torch.Tensor  # (D,) image of each detection
@@ -20,11 +25,12 @@ def batched_multiclass_nms(boxes: torch.Tensor,
                            max_per_img: int,
                            nms_pre: int = -1) -> BatchedDetections:
     """Per-image, per-class greedy NMS of a batch, without a loop over
-    images or classes.
+    images.
 
     Each (image, class) pair is moved to its own region of the plane (images
     along y, classes along x) so boxes of different pairs never overlap, and
-    one NMS runs over all candidates.
+    one NMS (mmcv's kernel) runs over all candidates; above ``SPLIT_THR``
+    candidates, one NMS a class.
 
     Args:
         boxes: ``(B, N, 4)`` xyxy, any unit.
@@ -50,13 +56,18 @@ def batched_multiclass_nms(boxes: torch.Tensor,
     labels = cand_idx % num_classes
     cand_boxes = boxes[batch_idx, cand_idx // num_classes].float()
 
-    if iou_threshold is not None and cand_boxes.numel():
-        low = cand_boxes.min()
-        span = cand_boxes.max() - low + 1
-        shift = torch.stack((labels, batch_idx), -1).to(cand_boxes) * span - low
-        _, keep = nms(cand_boxes + shift.repeat(1, 2), cand_scores, iou_threshold)
-    else:
+    if iou_threshold is None or not len(cand_scores):
         keep = cand_scores.argsort(descending=True)
+    elif len(cand_scores) <= SPLIT_THR:
+        keep = _separated_nms(cand_boxes, cand_scores, labels, batch_idx, iou_threshold)
+    else:
+        by_class = labels.argsort(stable=True)
+        keep = torch.cat([
+            members[_separated_nms(cand_boxes[members], cand_scores[members], labels[members],
+                                   batch_idx[members], iou_threshold)]
+            for members in by_class.split(torch.bincount(labels).tolist()) if len(members)
+        ])
+        keep = keep[cand_scores[keep].argsort(descending=True, stable=True)]
 
     # ``keep`` is in descending score; group it by image, stably.
     keep = keep[torch.sort(batch_idx[keep], stable=True).indices]
@@ -65,3 +76,13 @@ def batched_multiclass_nms(boxes: torch.Tensor,
     rank = torch.arange(len(keep), device=keep.device) - first_of_img
     keep = keep[rank < max_per_img]
     return BatchedDetections(batch_idx[keep], cand_boxes[keep], cand_scores[keep], labels[keep])
+
+
+def _separated_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
+                   batch_idx: torch.Tensor, iou_threshold: float) -> torch.Tensor:
+    """One NMS over ``(D, 4)`` boxes shifted so that each (image, class)
+    group has a region of its own: returns kept indices, best first."""
+    low = boxes.min()
+    span = boxes.max() - low + 1
+    shift = torch.stack((labels, batch_idx), -1).to(boxes) * span - low
+    return nms(boxes + shift.repeat(1, 2), scores, iou_threshold)[1]
