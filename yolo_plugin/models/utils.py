@@ -60,3 +60,8 @@ def scale_channels(channels: int, widen_factor: float, divisor: int = 8) -> int:
 def scale_depth(num_blocks: int, deepen_factor: float) -> int:
     """Blocks times ``deepen_factor``, rounded, and at least one."""
     return max(round(num_blocks * deepen_factor), 1)
+
+
+def prior_prob_logit(prob: float) -> float:
+    """The logit whose sigmoid is ``prob``."""
+    return math.log(prob / (1 - prob))

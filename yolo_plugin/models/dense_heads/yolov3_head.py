@@ -14,18 +14,15 @@ from yolo_plugin.registry import MODELS, TASK_UTILS
 from ..layers.bbox_nms import batched_multiclass_nms
 from ..losses.iou_loss import aligned_iou
 from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
-from ..utils import DARKNET_ACT, DARKNET_NORM, pad_instances, scale_channels
+from ..utils import (DARKNET_ACT, DARKNET_NORM, pad_instances, prior_prob_logit,
+                     scale_channels)
+from ..weights.class_transfer import adapt_class_outputs
 
 # The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
 # three a level, stride 32 first.
 COCO_ANCHORS = (((116, 90), (156, 198), (373, 326)),
                 ((30, 61), (62, 45), (59, 119)),
                 ((10, 13), (16, 30), (33, 23)))
-
-
-def prior_prob_logit(prob: float) -> float:
-    """The logit whose sigmoid is ``prob``."""
-    return float(-torch.log(torch.tensor((1 - prob) / prob)))
 
 
 @MODELS.register_module()
@@ -150,6 +147,12 @@ class YOLOv3Head(BaseDenseHead):
             bias[:, :4] = 0
             bias[:, 4] = prior_prob_logit(8 / (608 / stride)**2)
             bias[:, 5:] = prior_prob_logit(1 / self.num_classes)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Load as usual, after fitting prediction convs trained for another
+        class count (every loading path passes here)."""
+        adapt_class_outputs(self, state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tuple[Tensor, ...]) -> Tuple[Tuple[Tensor, ...]]:
         """Neck maps, stride 32 first -> one ``(B, A * (5 + K), H_l, W_l)``
