@@ -1,0 +1,14 @@
+"""Data sets in their raw layouts (KITTI, Cityscapes), the packed cache and
+the synthetic demo data."""
+from .bad_samples import BadSampleError
+from .base_driving_dataset import BaseDrivingDataset
+from .cityscapes import CityscapesDataset
+from .kitti import KITTI_CLASSES, KittiDataset
+from .packed import PackedImageFile, write_pack
+from .transforms import LoadImageFromPackOrFile
+
+__all__ = [
+    'BadSampleError', 'BaseDrivingDataset', 'CityscapesDataset',
+    'KITTI_CLASSES', 'KittiDataset', 'LoadImageFromPackOrFile',
+    'PackedImageFile', 'write_pack'
+]

@@ -1,0 +1,37 @@
+"""Pack the images and annotations of one split of a config into a
+memory-mappable file, so that training decodes no PNG.
+
+    python tools/pack_dataset.py configs/_base_/datasets/kitti.py \
+        --split train [--out FILE] [--resize W H]
+then use it with ``dataset=dict(packed_file='packed/train.pack')`` (relative
+to data_root). Interrupted runs resume when rerun (see docs/datasets.md).
+"""
+import argparse
+
+from yolo_plugin.datasets.builder import add_config_arguments, config_from_args
+from yolo_plugin.datasets.packed import pack_split
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
+    parser.add_argument(
+        '--out', help='pack file (default: DATA_ROOT/packed/SPLIT[_WxH].pack)')
+    parser.add_argument(
+        '--resize',
+        type=int,
+        nargs=2,
+        metavar=('W', 'H'),
+        help='store images rescaled to fit W x H, keeping the aspect ratio '
+        '(training splits only)')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    out = pack_split(config_from_args(args), args.split, args.out, args.resize)
+    print(f'packed {args.split} into {out}')
+
+
+if __name__ == '__main__':
+    main()
