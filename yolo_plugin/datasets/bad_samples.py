@@ -1,9 +1,13 @@
-"""Bad input of the raw data sets: the error a bad sample raises, and the
-record of the samples skipped with ``on_bad_sample='skip'``."""
+"""Bad input of the raw data sets: the error a bad sample raises, the
+record of the samples skipped with ``on_bad_sample='skip'``, and reading a
+label or list file as text."""
 from collections import Counter
 from typing import List, Optional
 
 ON_BAD_SAMPLE_CHOICES = ('error', 'skip')
+#: Longest shown value in a message; longer ones are cut with '...'.
+SHOWN_LENGTH = 80
+BYTE_ORDER_MARK = '\ufeff'
 
 
 class BadSampleError(ValueError):
@@ -57,3 +61,40 @@ def summarize_skips(owner: str, skipped: List[BadSampleError],
     counts = Counter(err.kind for err in skipped)
     kinds = ', '.join(f'{n} {kind}' for kind, n in sorted(counts.items()))
     return f'{owner}: skipped {len(skipped)} of {total} samples: {kinds}'
+
+
+def shown(value) -> str:
+    """``repr(value)`` for a message, cut to ``SHOWN_LENGTH`` characters."""
+    text = repr(value)
+    if len(text) <= SHOWN_LENGTH:
+        return text
+    return text[:SHOWN_LENGTH - 3] + '...'
+
+
+def _unify_newlines(data):
+    """``\\r\\n`` and ``\\r`` line ends as ``\\n`` (bytes or str)."""
+    crlf, cr, lf = ('\r\n', '\r', '\n') if isinstance(data, str) else (
+        b'\r\n', b'\r', b'\n')
+    return data.replace(crlf, lf).replace(cr, lf)
+
+
+def read_text(path: str) -> str:
+    """The text of a label or list file (UTF-8, a leading byte order mark
+    allowed), its line ends made ``\\n``. Lines are what ``\\n``
+    separates, as an editor numbers them (``str.splitlines`` would also
+    break at form feeds and Unicode separators).
+
+    Raises:
+        BadSampleError: the file is not UTF-8, naming the line of the first
+            bad byte.
+    """
+    with open(path, 'rb') as f:
+        data = f.read()
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as err:
+        line = _unify_newlines(data[:err.start]).count(b'\n') + 1
+        raise BadSampleError.at(
+            path, f'not UTF-8 text: byte {data[err.start]:#04x} at offset '
+            f'{err.start}', 'bad encoding', line) from err
+    return _unify_newlines(text.removeprefix(BYTE_ORDER_MARK))

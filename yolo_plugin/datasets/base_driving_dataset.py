@@ -283,26 +283,34 @@ class BaseDrivingDataset(BaseDetDataset):
         print_log(message, logger='current', level=logging.WARNING)
 
 
-def fit_box_to_image(box: Sequence[float], width: int, height: int,
-                     tolerance: float, path: str,
-                     line: Optional[int]) -> List[float]:
+def fit_box_to_image(box: Sequence[float],
+                     width: int,
+                     height: int,
+                     tolerance: float,
+                     path: str,
+                     line: Optional[int],
+                     what: str = 'box') -> List[float]:
     """Clip an xyxy box (pixels) to the image; reject a box with zero or
     negative area, or reaching more than ``tolerance`` pixels out of the
     image, or lying wholly outside it.
+
+    Args:
+        what: how the message names the box, e.g.
+            ``object #3 (label 'car'): box``.
 
     Raises:
         BadSampleError: naming ``path`` and ``line``.
     """
     x1, y1, x2, y2 = box
-    shown = f'[{x1:g}, {y1:g}, {x2:g}, {y2:g}]'
+    shown = f'{what} [{x1:g}, {y1:g}, {x2:g}, {y2:g}]'
     if x2 <= x1 or y2 <= y1:
-        raise BadSampleError.at(path, f'box {shown} has zero or negative '
+        raise BadSampleError.at(path, f'{shown} has zero or negative '
                                 'area', 'bad box', line)
     if (x1 < -tolerance or y1 < -tolerance or x2 > width + tolerance
             or y2 > height + tolerance or x1 >= width or y1 >= height
             or x2 <= 0 or y2 <= 0):
         raise BadSampleError.at(
-            path, f'box {shown} lies outside the image '
+            path, f'{shown} lies outside the image '
             f'({width}x{height})', 'bad box', line)
     return [
         min(max(x1, 0.0), float(width)),

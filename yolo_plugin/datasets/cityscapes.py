@@ -6,7 +6,7 @@ import os.path as osp
 from typing import List, Optional, Tuple
 
 from yolo_plugin.registry import DATASETS
-from .bad_samples import BadSampleError
+from .bad_samples import BadSampleError, read_text, shown
 from .base_driving_dataset import BaseDrivingDataset, fit_box_to_image
 
 IMAGE_SUFFIX = '_leftImg8bit.png'
@@ -121,12 +121,15 @@ class CityscapesDataset(BaseDrivingDataset):
         if not osp.isfile(path):
             raise BadSampleError.at(path, 'polygon file not found',
                                     'missing label file')
+        text = read_text(path)
         try:
-            with open(path) as f:
-                ann = json.load(f)
+            ann = json.loads(text)
         except json.JSONDecodeError as err:
             raise BadSampleError.at(path, f'malformed JSON: {err.msg}',
                                     'malformed json', err.lineno) from err
+        except RecursionError as err:
+            raise BadSampleError.at(path, 'malformed JSON: nested too deeply',
+                                    'malformed json') from err
         if not (isinstance(ann, dict) and isinstance(ann.get('objects'), list)
                 and {'imgHeight', 'imgWidth'} <= set(ann)):
             raise BadSampleError.at(
@@ -151,11 +154,16 @@ class CityscapesDataset(BaseDrivingDataset):
                       height: int) -> Optional[dict]:
         """One json object -> an instance dict, or None for stuff."""
         label = obj.get('label') if isinstance(obj, dict) else None
-        where = f'object #{number} (label {label!r})'
+        where = f'object #{number} (label {shown(label)})'
         if not isinstance(label, str):
             raise BadSampleError.at(path, f'{where}: no label string',
                                     'malformed json')
-        if obj.get('deleted'):
+        deleted = obj.get('deleted', False)
+        if deleted not in (0, 1):  # also False, True
+            raise BadSampleError.at(
+                path, f'{where}: deleted must be 0 or 1 (or false, true), '
+                f'got {shown(deleted)}', 'malformed json')
+        if deleted:
             return None
         is_group = (label not in CITYSCAPES_LABELS
                     and label.endswith(GROUP_SUFFIX))
@@ -167,7 +175,7 @@ class CityscapesDataset(BaseDrivingDataset):
             return None
         bbox = fit_box_to_image(
             _polygon_extent(obj.get('polygon'), path, where), width, height,
-            math.inf, path, None)
+            math.inf, path, None, f'{where}: box')
         class_index = self.label_of_type[base_label]
         return dict(
             bbox=bbox,
@@ -179,15 +187,22 @@ class CityscapesDataset(BaseDrivingDataset):
 def _polygon_extent(polygon, path: str, where: str) -> List[float]:
     """``[min x, min y, max x + 1, max y + 1]`` of [[x, y], ...] (pixels)."""
     points_ok = isinstance(polygon, list) and len(polygon) >= 3 and all(
-        isinstance(p, (list, tuple)) and len(p) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v) for v in p) for p in polygon)
+        isinstance(p, (list, tuple)) and len(p) == 2
+        and all(_is_finite_number(v) for v in p) for p in polygon)
     if not points_ok:
-        shown = repr(polygon)
-        shown = shown if len(shown) <= 80 else shown[:77] + '...'
         raise BadSampleError.at(
             path, f'{where}: polygon must be a list of at least 3 [x, y] '
-            f'numbers, got {shown}', 'malformed json')
+            f'finite numbers, got {shown(polygon)}', 'malformed json')
     xs = [float(p[0]) for p in polygon]
     ys = [float(p[1]) for p in polygon]
     return [min(xs), min(ys), max(xs) + 1.0, max(ys) + 1.0]
+
+
+def _is_finite_number(value) -> bool:
+    """An int or float (not a bool) that a float holds and is finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False

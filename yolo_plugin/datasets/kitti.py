@@ -2,10 +2,11 @@
 import math
 import os
 import os.path as osp
+import re
 from typing import List, Optional
 
 from yolo_plugin.registry import DATASETS
-from .bad_samples import BadSampleError
+from .bad_samples import BadSampleError, read_text, shown
 from .base_driving_dataset import BaseDrivingDataset, fit_box_to_image
 
 #: The eight object classes of KITTI; ``DontCare`` marks unlabelled regions.
@@ -17,6 +18,10 @@ DONT_CARE = 'DontCare'
 KITTI_NUMERIC_FIELDS = ('truncated', 'occluded', 'alpha', 'left', 'top',
                         'right', 'bottom', 'height', 'width', 'length', 'x',
                         'y', 'z', 'rotation_y', 'score')
+#: A number of a label line: ASCII decimal, optional sign and exponent
+#: (``float()`` alone would also take ``1_0``, ``inf`` or non-ASCII digits).
+KITTI_NUMBER = re.compile(
+    r'[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
 #: How far (pixels) a box may reach out of the image before it is an error;
 #: within it the box is clipped.
 BOX_TOLERANCE = 1.0
@@ -113,26 +118,25 @@ class KittiDataset(BaseDrivingDataset):
                 f'give split=None to use every frame of '
                 f'{self.folder}/image_2')
         first_line = {}
-        with open(path) as f:
-            for line_no, line in enumerate(f, 1):
-                frame = line.strip()
-                if not frame:
-                    continue
-                if not frame.isdigit():
-                    raise ValueError(f'{path}:{line_no}: a frame id must be '
-                                     f'digits, got {frame!r}')
-                if frame in first_line:
-                    raise ValueError(
-                        f'{path}:{line_no}: frame {frame} listed twice '
-                        f'(first at line {first_line[frame]})')
-                first_line[frame] = line_no
+        for line_no, line in enumerate(read_text(path).split('\n'), 1):
+            frame = line.strip()
+            if not frame:
+                continue
+            if not _is_frame_number(frame):
+                raise ValueError(f'{path}:{line_no}: a frame id must be '
+                                 f'digits, got {shown(frame)}')
+            if frame in first_line:
+                raise ValueError(
+                    f'{path}:{line_no}: frame {frame} listed twice '
+                    f'(first at line {first_line[frame]})')
+            first_line[frame] = line_no
         return list(first_line)
 
     def image_path(self, frame: str) -> str:
         return osp.join(self._dir('image_2'), f'{frame}.png')
 
     def image_id(self, frame: str, index: int) -> int:
-        if not frame.isdigit():
+        if not _is_frame_number(frame):
             raise BadSampleError.at(
                 self.image_path(frame), 'file name is not a frame number',
                 'bad file name')
@@ -147,8 +151,7 @@ class KittiDataset(BaseDrivingDataset):
         if not osp.isfile(path):
             raise BadSampleError.at(path, 'label file not found',
                                     'missing label file')
-        with open(path) as f:
-            lines = f.read().splitlines()
+        lines = read_text(path).split('\n')
         instances = [
             self._parse_label_line(line, path, line_no, width, height)
             for line_no, line in enumerate(lines, 1) if line.strip()
@@ -167,22 +170,21 @@ class KittiDataset(BaseDrivingDataset):
         if len(fields) not in (15, 16):
             raise BadSampleError.at(
                 path, f'expected 15 fields (16 with a score), got '
-                f'{len(fields)}: {line.strip()!r}', 'bad label line', line_no)
+                f'{len(fields)}: {shown(line.strip())}', 'bad label line',
+                line_no)
         kitti_type = fields[0]
         if kitti_type != DONT_CARE and kitti_type not in KITTI_CLASSES:
             raise BadSampleError.at(
-                path, f'unknown KITTI type {kitti_type!r} (known: '
+                path, f'unknown KITTI type {shown(kitti_type)} (known: '
                 f'{KITTI_CLASSES + (DONT_CARE, )})', 'unknown class', line_no)
         values = {}
         for name, text in zip(KITTI_NUMERIC_FIELDS, fields[1:]):
-            try:
-                values[name] = float(text)
-            except ValueError:
-                values[name] = math.nan
+            values[name] = float(text) if KITTI_NUMBER.fullmatch(
+                text) else math.nan
             if not math.isfinite(values[name]):
                 raise BadSampleError.at(
-                    path, f'field {name!r} is not a finite number: {text!r}',
-                    'bad label line', line_no)
+                    path, f'field {name!r} is not a finite number: '
+                    f'{shown(text)}', 'bad label line', line_no)
         truncated, occluded = values['truncated'], values['occluded']
         if not occluded.is_integer():
             raise BadSampleError.at(
@@ -206,3 +208,9 @@ class KittiDataset(BaseDrivingDataset):
             truncated=truncated,
             occluded=int(occluded),
             alpha=values['alpha'])
+
+
+def _is_frame_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` alone takes e.g. superscripts,
+    which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()

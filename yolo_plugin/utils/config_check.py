@@ -1,0 +1,552 @@
+"""Checks of a config before the Runner is built, so that a mistake stops
+training at once with a message naming the config key, not minutes later
+(or never) deep inside a build.
+
+:func:`check_config` is the entry point. It checks
+
+* every dict with a ``type`` (model, datasets and pipelines of every
+  dataloader, evaluators, hooks, optimizer, parameter schedulers,
+  visualizer, loops, ...): the type is registered in the registry that
+  builds it, under the ``yolo_plugin`` scope, and each key is an argument
+  of that class (``**kwargs`` that reach no closed signature accept any);
+* top-level keys that look like a misspelled Runner key;
+* ``model.bbox_head.num_classes`` against the classes of each dataset;
+* ``load_from`` is an existing file (local paths);
+* for the chosen splits, each dataset finds its data (``data_root`` and
+  what the dataset itself requires: split files, folders, label files) and
+  every configured class has instances: an error for the training split, a
+  warning for the others.
+
+It builds no model and decodes no image; the data sets parse their labels
+(and read image headers) as they will when the Runner builds them.
+"""
+import difflib
+import inspect
+import logging
+import os.path as osp
+import re
+from functools import lru_cache
+from typing import (AbstractSet, Any, FrozenSet, Iterator, List, Optional,
+                    Sequence, Tuple)
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import FUNCTIONS, DefaultScope, Registry
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+from yolo_plugin.datasets.class_counts import count_instances
+from yolo_plugin.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
+                                  LOG_PROCESSORS, LOOPS, METRICS,
+                                  MODEL_WRAPPERS, MODELS,
+                                  OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
+                                  OPTIMIZERS, PARAM_SCHEDULERS, RUNNERS,
+                                  TASK_UTILS, TRANSFORMS, VISBACKENDS,
+                                  VISUALIZERS, WEIGHT_INITIALIZERS)
+from .setup_env import register_all_modules
+
+SPLITS = ('train', 'val', 'test')
+# Top-level keys: registry and the type the Runner uses when none is given.
+BUILT_KEYS = {
+    'model': (MODELS, None),
+    'tta_model': (MODELS, None),
+    'data_preprocessor': (MODELS, None),
+    'model_wrapper_cfg': (MODEL_WRAPPERS, 'MMDistributedDataParallel'),
+    'optim_wrapper': (OPTIM_WRAPPERS, 'OptimWrapper'),
+    'visualizer': (VISUALIZERS, None),
+    'log_processor': (LOG_PROCESSORS, 'LogProcessor'),
+    'val_cfg': (LOOPS, 'ValLoop'),
+    'test_cfg': (LOOPS, 'TestLoop'),
+}
+# Keys of a built dict whose dicts another registry builds (by the registry
+# of the parent); elsewhere a nested ``type`` is of the parent's registry.
+CHILD_REGISTRIES = {
+    MODELS.name: {
+        'prior_generator': TASK_UTILS,
+        'anchor_generator': TASK_UTILS,
+        'bbox_coder': TASK_UTILS,
+        'assigner': TASK_UTILS,
+        'sampler': TASK_UTILS,
+        'init_cfg': WEIGHT_INITIALIZERS,
+    },
+    DATASETS.name: {
+        'pipeline': TRANSFORMS
+    },
+    OPTIM_WRAPPERS.name: {
+        'optimizer': OPTIMIZERS
+    },
+    VISUALIZERS.name: {
+        'vis_backends': VISBACKENDS
+    },
+    EVALUATOR.name: {
+        'metrics': METRICS
+    },
+}
+# Keys the builder takes out before calling the class, by the key the dict
+# sits under.
+CONSUMED_KEYS = {
+    'norm_cfg': {'requires_grad'},  # mmcv build_norm_layer
+    'init_cfg': {'override'},  # mmengine initialize
+    'override': {'name'},
+}
+# The same for top-level keys: what mmengine's optimizer wrapper builder
+# takes out.
+TOP_LEVEL_CONSUMED = {'optim_wrapper': {'constructor', 'paramwise_cfg'}}
+# Classes whose ``**kwargs`` build another class: class name -> (key naming
+# that class, its default, its registry).
+FORWARDED_KWARGS = {
+    'RandomResize': ('resize_type', 'Resize', TRANSFORMS),
+    'EMAHook': ('ema_type', 'ExpMomentumEMA', MODELS),
+}
+# Dicts with a ``type`` that names no registered class (an NMS op name).
+UNBUILT_KEYS = {'nms'}
+ALWAYS_ALLOWED = {'type', '_scope_'}
+# Keys of a dataloader the Runner takes besides DataLoader's arguments.
+DATALOADER_EXTRAS = {'num_batch_per_epoch', 'disable_subprocess_warning'}
+# Config keys mmengine's Runner.from_cfg reads besides Runner's arguments.
+RUNNER_EXTRAS = {
+    'model_wrapper_cfg', 'runner_type', 'compile', 'strategy', 'tta_model',
+    'tta_pipeline'
+}
+# How close a top-level key must be to a Runner key to count as a typo.
+TYPO_CUTOFF = 0.9  # 'optim_wraper' 0.96; 'test_pipeline' ~ 'tta_pipeline' 0.88
+
+
+class ConfigError(ValueError):
+    """A config that would fail (or silently do something else) once
+    training starts.
+
+    Attributes:
+        problems: one line each, starting with the config key path.
+    """
+
+    def __init__(self, filename: Optional[str], problems: List[str]):
+        where = f' {filename}' if filename else ''
+        header = f'{len(problems)} problem(s) in the config{where}:'
+        super().__init__('\n  - '.join([header] + problems))
+        self.problems = problems
+
+
+def check_config(cfg: Config,
+                 data_splits: Sequence[str] = ('train', 'val')) -> List[str]:
+    """Check ``cfg`` before building the Runner (see the module doc).
+
+    Args:
+        cfg: the config, with command-line overrides merged.
+        data_splits: the splits whose data sets are built and checked
+            (``'train'``, ``'val'``, ``'test'``): ``('train', 'val')`` for
+            training, ``('test', )`` for testing, ``()`` for static checks
+            only.
+
+    Returns:
+        The warnings, also logged: configured classes without instances in
+        a split other than ``'train'``.
+
+    Raises:
+        ConfigError: listing every problem found.
+    """
+    unknown = sorted(set(data_splits) - set(SPLITS))
+    if unknown:
+        raise ValueError(f'data_splits must be among {SPLITS}, got {unknown}')
+    _register_modules()
+    problems = _StaticChecker().check(cfg)
+    if problems:
+        raise ConfigError(cfg.filename, problems)
+    problems, warnings = _check_data(cfg, data_splits)
+    if problems:
+        raise ConfigError(cfg.filename, problems)
+    for warning in warnings:
+        print_log(warning, logger='current', level=logging.WARNING)
+    return warnings
+
+
+def _register_modules() -> None:
+    """The types a config can name: yolo_plugin's, and through the
+    registries' locations mmdet's."""
+    register_all_modules(init_default_scope=False)
+
+
+# Static checks: types and argument names.
+class _StaticChecker:
+    """Walks a config, collecting one line per problem."""
+
+    def __init__(self) -> None:
+        self.problems: List[str] = []
+
+    def check(self, cfg: Config) -> List[str]:
+        self._check_top_level_keys(cfg)
+        for key, (registry, default_type) in BUILT_KEYS.items():
+            if isinstance(cfg.get(key), dict):
+                self.built(cfg[key], key, registry, default_type,
+                           TOP_LEVEL_CONSUMED.get(key, frozenset()))
+        self._check_train_loop(cfg.get('train_cfg'))
+        for split in SPLITS:
+            self._check_dataloader(cfg.get(f'{split}_dataloader'),
+                                   f'{split}_dataloader')
+            self._check_evaluator(cfg.get(f'{split}_evaluator'),
+                                  f'{split}_evaluator')
+        self.children(cfg.get('tta_pipeline'), 'tta_pipeline', TRANSFORMS,
+                      'pipeline')
+        for name, hook in (cfg.get('default_hooks') or {}).items():
+            if hook is not None:
+                self.built(hook, f'default_hooks.{name}', HOOKS,
+                           consumed={'priority'})
+        for index, hook in enumerate(cfg.get('custom_hooks') or []):
+            self.built(hook, f'custom_hooks[{index}]', HOOKS,
+                       consumed={'priority'})
+        for path, scheduler in _schedulers(cfg.get('param_scheduler'),
+                                           'param_scheduler'):
+            self.built(scheduler, path, PARAM_SCHEDULERS,
+                       consumed={'convert_to_iter_based'})
+        constructor = (cfg.get('optim_wrapper') or {}).get('constructor')
+        if isinstance(constructor, str):
+            self.resolve(constructor, 'optim_wrapper.constructor',
+                         OPTIM_WRAPPER_CONSTRUCTORS)
+        if isinstance(cfg.get('runner_type'), str):
+            self.resolve(cfg.runner_type, 'runner_type', RUNNERS)
+        self._check_num_classes(cfg)
+        self._check_load_from(cfg)
+        return self.problems
+
+    def built(self,
+              node: Any,
+              path: str,
+              registry: Registry,
+              default_type: Optional[str] = None,
+              consumed: AbstractSet[str] = frozenset()) -> None:
+        """``node``: a dict ``registry`` builds (with ``default_type`` when
+        it names none), whose builder takes the ``consumed`` keys out
+        first; then its children."""
+        if not isinstance(node, dict):
+            return
+        type_ = node.get('type', default_type)
+        if type_ is None:
+            self.problems.append(f"{path}: no 'type' (which "
+                                 f'{registry.name} to build?)')
+            return
+        if isinstance(type_, str) and '_scope_' in node and '.' not in type_:
+            type_ = f"{node['_scope_']}.{type_}"
+        target = self.resolve(type_, f'{path}.type', registry)
+        if target is not None:
+            self.arguments(node, path, target, consumed)
+        for key, value in node.items():
+            if key not in ALWAYS_ALLOWED:
+                self.children(value, f'{path}.{key}', registry, key)
+
+    def children(self, value: Any, path: str, registry: Registry,
+                 key: str) -> None:
+        """Typed dicts anywhere in ``value`` (found under ``key`` of a dict
+        ``registry`` builds), through plain dicts and lists."""
+        if key in UNBUILT_KEYS:
+            return
+        if isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                self.children(item, f'{path}[{index}]', registry, key)
+        elif isinstance(value, dict) and 'type' in value:
+            child_registry = CHILD_REGISTRIES.get(registry.name,
+                                                  {}).get(key, registry)
+            self.built(value, path, child_registry,
+                       consumed=CONSUMED_KEYS.get(key, frozenset()))
+        elif isinstance(value, dict):
+            for child_key, child in value.items():
+                self.children(child, f'{path}.{child_key}', registry,
+                              child_key)
+
+    def resolve(self, type_: Any, path: str, registry: Registry):
+        """The class (or function) ``type_`` names in ``registry``, or None
+        after recording the problem."""
+        if callable(type_):  # a class in a pure-Python config
+            return type_
+        if not isinstance(type_, str):
+            self.problems.append(
+                f'{path}: expected a type name, got {type_!r}')
+            return None
+        try:
+            target = registry.get(type_)
+        except RuntimeError:  # a dotted name that imports nothing
+            target = None
+        if target is None:
+            self.problems.append(
+                f'{path}: {type_!r} is not a registered {registry.name}' +
+                _did_you_mean(type_, _registered_names(registry)))
+        return target
+
+    def arguments(self,
+                  node: dict,
+                  path: str,
+                  target,
+                  consumed: AbstractSet[str] = frozenset()) -> None:
+        """Every key of ``node`` is an argument of ``target`` (or of the
+        class its ``**kwargs`` build, see ``FORWARDED_KWARGS``)."""
+        owner = getattr(target, '__name__', repr(target))
+        accepted = accepted_arguments(target)
+        if owner in FORWARDED_KWARGS:
+            key, default, registry = FORWARDED_KWARGS[owner]
+            built = self.resolve(node.get(key, default), f'{path}.{key}',
+                                 registry)
+            accepted = None if built is None else _union(
+                _init_names(target), accepted_arguments(built))
+        if accepted is None:
+            return
+        for key in node:
+            if key in accepted or key in ALWAYS_ALLOWED or key in consumed:
+                continue
+            hint = _did_you_mean(key, accepted | consumed) or (
+                f" (its arguments: {', '.join(sorted(accepted))})")
+            self.problems.append(
+                f'{path}.{key}: {owner} has no argument {key!r}{hint}')
+
+    def _check_top_level_keys(self, cfg: Config) -> None:
+        """A top-level key close to a Runner key it is not, e.g.
+        ``optim_wraper``: the Runner would silently ignore it."""
+        known = set(inspect.signature(Runner.__init__).parameters)
+        known |= RUNNER_EXTRAS
+        for key in cfg.keys():
+            if key in known:
+                continue
+            match = difflib.get_close_matches(key, known, 1, TYPO_CUTOFF)
+            if match:
+                self.problems.append(
+                    f'{key}: not a key the Runner reads, so it would be '
+                    f'ignored; did you mean {match[0]!r}?')
+
+    def _check_train_loop(self, loop: Any) -> None:
+        """``train_cfg``: a ``type``, or ``by_epoch`` choosing mmengine's
+        epoch- or iteration-based loop."""
+        if not isinstance(loop, dict):
+            return
+        if 'type' in loop or 'by_epoch' not in loop:
+            self.built(loop, 'train_cfg', LOOPS)
+        else:
+            default = ('EpochBasedTrainLoop'
+                       if loop['by_epoch'] else 'IterBasedTrainLoop')
+            self.built(loop, 'train_cfg', LOOPS, default, {'by_epoch'})
+
+    def _check_dataloader(self, loader: Any, path: str) -> None:
+        """DataLoader's arguments; dataset, samplers and functions."""
+        if not isinstance(loader, dict):
+            return
+        self.arguments(loader, path, DataLoader, DATALOADER_EXTRAS)
+        self.built(loader.get('dataset'), f'{path}.dataset', DATASETS)
+        for key in ('sampler', 'batch_sampler'):
+            self.built(loader.get(key), f'{path}.{key}', DATA_SAMPLERS)
+        for key in ('collate_fn', 'worker_init_fn'):
+            self.built(loader.get(key), f'{path}.{key}', FUNCTIONS)
+
+    def _check_evaluator(self, evaluator: Any, path: str) -> None:
+        """A metric, a list of metrics, or an evaluator with ``metrics``."""
+        if isinstance(evaluator, (list, tuple)):
+            for index, metric in enumerate(evaluator):
+                self.built(metric, f'{path}[{index}]', METRICS)
+        elif isinstance(evaluator, dict) and 'metrics' in evaluator:
+            self.built(evaluator, path, EVALUATOR, 'Evaluator')
+        else:
+            self.built(evaluator, path, METRICS)
+
+    def _check_num_classes(self, cfg: Config) -> None:
+        """The head predicts as many classes as every dataset has."""
+        model, model_path = cfg.get('model'), 'model'
+        while isinstance(model, dict) and 'module' in model:  # TTA wrapper
+            model, model_path = model['module'], f'{model_path}.module'
+        head = model.get('bbox_head') if isinstance(model, dict) else None
+        num_classes = head.get('num_classes') if isinstance(head,
+                                                            dict) else None
+        if num_classes is None:
+            return
+        for split in SPLITS:
+            loader = cfg.get(f'{split}_dataloader') or {}
+            for path, dataset_cfg in leaf_datasets(
+                    loader.get('dataset'), f'{split}_dataloader.dataset'):
+                classes = configured_classes(dataset_cfg)
+                if classes is not None and len(classes) != num_classes:
+                    self.problems.append(
+                        f'{model_path}.bbox_head.num_classes: '
+                        f'{num_classes}, but {path} has {len(classes)} '
+                        f'classes {tuple(classes)}')
+
+    def _check_load_from(self, cfg: Config) -> None:
+        load_from = cfg.get('load_from')
+        if (isinstance(load_from, str) and '://' not in load_from
+                and not osp.isfile(load_from)):
+            self.problems.append(
+                f'load_from: checkpoint {load_from!r} does not exist'
+                f'{_relative_note(load_from)}')
+
+
+@lru_cache(maxsize=None)
+def accepted_arguments(target) -> Optional[FrozenSet[str]]:
+    """Keyword arguments ``target`` (a class or function) accepts; None when
+    it takes any.
+
+    A class's ``__init__`` with ``**kwargs`` is taken to pass them up: the
+    arguments of the next ``__init__`` in the MRO are added, until one
+    without ``**kwargs``; ``**kwargs`` that reach ``object`` are the class's
+    own (e.g. options stored for later), so any key is accepted.
+    """
+    if not inspect.isclass(target):
+        return _signature_names(target)
+    names = set()
+    found_init = False
+    for klass in target.__mro__:
+        init = vars(klass).get('__init__')
+        if init is None:
+            continue
+        if klass is object:
+            return None if found_init else frozenset()
+        found_init = True
+        own = _signature_names(init, method=True)
+        if own is not None:
+            return frozenset(names | own)
+        names |= _init_names(klass)
+    return None
+
+
+def _init_names(klass) -> FrozenSet[str]:
+    """Keyword names of the ``__init__`` ``klass`` runs (its own or
+    inherited), ``**kwargs`` left aside."""
+    return _keyword_names(_parameters(klass.__init__, method=True))
+
+
+def _union(names: FrozenSet[str],
+           more: Optional[FrozenSet[str]]) -> Optional[FrozenSet[str]]:
+    return None if more is None else names | more
+
+
+def _signature_names(function,
+                     method: bool = False) -> Optional[FrozenSet[str]]:
+    """Keyword names of ``function`` (without ``self`` for a ``method``);
+    None with ``**kwargs`` or without a readable signature."""
+    parameters = _parameters(function, method)
+    if parameters is None or any(p.kind is p.VAR_KEYWORD
+                                 for p in parameters):
+        return None
+    return _keyword_names(parameters)
+
+
+def _parameters(function, method: bool) -> Optional[list]:
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    return parameters[1:] if method else parameters
+
+
+def _keyword_names(parameters) -> FrozenSet[str]:
+    return frozenset(
+        p.name for p in parameters or ()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+
+
+def _registered_names(registry: Registry) -> List[str]:
+    """Names registered in ``registry`` and its parents."""
+    names = []
+    while registry is not None:
+        names += list(registry.module_dict)
+        registry = registry.parent
+    return names
+
+
+def _did_you_mean(name: str, candidates) -> str:
+    match = difflib.get_close_matches(name, list(candidates), 1)
+    return f'; did you mean {match[0]!r}?' if match else ''
+
+
+def _relative_note(path: str) -> str:
+    return '' if osp.isabs(path) else f' (relative to {osp.abspath(".")})'
+
+
+def _schedulers(node: Any, path: str) -> Iterator[Tuple[str, dict]]:
+    """(path, dict) of each scheduler: one dict, a list, or (several
+    optimizers) a dict of those by optimizer name."""
+    if isinstance(node, (list, tuple)):
+        for index, item in enumerate(node):
+            yield f'{path}[{index}]', item
+    elif isinstance(node, dict) and 'type' not in node:
+        for name, item in node.items():
+            yield from _schedulers(item, f'{path}.{name}')
+    elif isinstance(node, dict):
+        yield path, node
+
+
+def leaf_datasets(node: Any, path: str) -> Iterator[Tuple[str, dict]]:
+    """(path, config) of each data set inside dataset wrappers (``dataset``
+    of RepeatDataset & co., ``datasets`` of ConcatDataset)."""
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get('dataset'), dict):
+        yield from leaf_datasets(node['dataset'], f'{path}.dataset')
+    elif isinstance(node.get('datasets'), (list, tuple)):
+        for index, item in enumerate(node['datasets']):
+            yield from leaf_datasets(item, f'{path}.datasets[{index}]')
+    else:
+        yield path, node
+
+
+def configured_classes(dataset_cfg: dict) -> Optional[Sequence[str]]:
+    """The classes a data set config selects: its ``metainfo`` or its
+    class's default; None where unknown."""
+    metainfo = dataset_cfg.get('metainfo') or {}
+    if 'classes' in metainfo:
+        return metainfo['classes']
+    try:
+        dataset_class = DATASETS.get(dataset_cfg.get('type'))
+    except (RuntimeError, TypeError):
+        return None
+    default = getattr(dataset_class, 'METAINFO', None) or {}
+    return default.get('classes')
+
+
+# Data checks: build each data set without its pipeline.
+def _check_data(cfg: Config,
+                splits: Sequence[str]) -> Tuple[List[str], List[str]]:
+    """(problems, warnings) of the data sets of ``splits``; a data set
+    config shared by two splits (test = val) is checked once."""
+    problems, warnings, seen = [], [], []
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader') or {}
+        for path, dataset_cfg in leaf_datasets(
+                loader.get('dataset'), f'{split}_dataloader.dataset'):
+            if dataset_cfg in seen:
+                continue
+            seen.append(dataset_cfg)
+            found, problem = _build_dataset(dataset_cfg, path)
+            if problem:
+                problems.append(problem)
+                continue
+            for name in _classes_without_instances(found):
+                message = (f'{path}: class {name!r} has no instance in '
+                           f'{type(found).__name__} ({split} split, '
+                           f'{len(found)} images)')
+                if split == 'train':
+                    problems.append(
+                        message + '; remove it from metainfo.classes '
+                        '(and num_classes) or fix class_map / the data')
+                else:
+                    warnings.append(message + '; its AP will be undefined')
+    return problems, warnings
+
+
+def _build_dataset(dataset_cfg: dict, path: str) -> Tuple[Any, Optional[str]]:
+    """(dataset, None), or (None, problem) naming ``path``."""
+    data_root = dataset_cfg.get('data_root')
+    if data_root and not osp.isdir(data_root):
+        option = re.sub(r'\[(\d+)\]', r'.\1', f'{path}.data_root')
+        return None, (f'{path}.data_root: folder {data_root!r} not found'
+                      f'{_relative_note(data_root)}; point it at the data, '
+                      f'e.g. --cfg-options {option}=DIR')
+    # Parse the annotations only: no transforms, nothing kept for workers.
+    quick = dict(dataset_cfg, pipeline=[], lazy_init=False,
+                 serialize_data=False)
+    try:
+        with DefaultScope.overwrite_default_scope('yolo_plugin'):
+            return DATASETS.build(quick), None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return None, f'{path}: {err}'
+
+
+def _classes_without_instances(dataset) -> List[str]:
+    """Classes without a non-ignored instance; none for a data set built
+    without annotations."""
+    if not getattr(dataset, 'with_annotations', True):
+        return []
+    return [name for name, n in count_instances(dataset).items() if n == 0]
