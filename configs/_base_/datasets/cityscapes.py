@@ -40,3 +40,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# COCO-style box mAP; crowd groups are crowd regions of their class.
+val_evaluator = dict(type='FastCocoMetric')
+test_evaluator = val_evaluator

@@ -76,7 +76,8 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# COCO-style box mAP from the data samples' ``instances`` (no json file);
-# the KITTI metric of yolo_plugin.evaluation replaces it where configured.
-val_evaluator = dict(type='CocoMetric', ann_file=None, metric='bbox')
+# The official KITTI 2D protocol (kitti/mAP_moderate, the headline) and
+# COCO-style box mAP, both from the data samples' ``instances`` (no json
+# file; DontCare and other ignored instances as the protocols want them).
+val_evaluator = [dict(type='KittiMetric'), dict(type='FastCocoMetric')]
 test_evaluator = val_evaluator
