@@ -42,5 +42,5 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # COCO-style box mAP; crowd groups are crowd regions of their class.
-val_evaluator = dict(type='FastCocoMetric')
+val_evaluator = dict(_delete_=True, type='FastCocoMetric')  # replaces kitti.py's list
 test_evaluator = val_evaluator
