@@ -14,8 +14,8 @@ import json
 
 from mmengine.config import DictAction
 
-from yolo_plugin.evaluation.functional import (kitti_eval, read_frame_list,
-                                               read_kitti_folders)
+from yolo_plugin.datasets.kitti import read_frame_ids
+from yolo_plugin.evaluation.functional import kitti_eval, read_kitti_folders
 
 
 def parse_args() -> argparse.Namespace:
@@ -46,7 +46,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    frames = read_frame_list(args.split) if args.split else None
+    frames = read_frame_ids(args.split) if args.split else None
     gt_annos, det_annos, frames = read_kitti_folders(args.label_dir,
                                                      args.result_dir, frames)
     min_overlaps = {k: float(v) for k, v in args.min_overlap.items()}

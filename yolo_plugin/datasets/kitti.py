@@ -117,20 +117,7 @@ class KittiDataset(BaseDrivingDataset):
                 f'{path}: split file not found (split={self.split!r}); '
                 f'give split=None to use every frame of '
                 f'{self.folder}/image_2')
-        first_line = {}
-        for line_no, line in enumerate(read_text(path).split('\n'), 1):
-            frame = line.strip()
-            if not frame:
-                continue
-            if not _is_frame_number(frame):
-                raise ValueError(f'{path}:{line_no}: a frame id must be '
-                                 f'digits, got {shown(frame)}')
-            if frame in first_line:
-                raise ValueError(
-                    f'{path}:{line_no}: frame {frame} listed twice '
-                    f'(first at line {first_line[frame]})')
-            first_line[frame] = line_no
-        return list(first_line)
+        return read_frame_ids(path)
 
     def image_path(self, frame: str) -> str:
         return osp.join(self._dir('image_2'), f'{frame}.png')
@@ -208,6 +195,29 @@ class KittiDataset(BaseDrivingDataset):
             truncated=truncated,
             occluded=int(occluded),
             alpha=values['alpha'])
+
+
+def read_frame_ids(path: str) -> List[str]:
+    """Frame ids (``'000007'``) of a KITTI split file, one a line, in order.
+
+    Raises:
+        ValueError: naming the file and line of an id that is not digits or
+            is listed twice.
+    """
+    first_line = {}
+    for line_no, line in enumerate(read_text(path).split('\n'), 1):
+        frame = line.strip()
+        if not frame:
+            continue
+        if not _is_frame_number(frame):
+            raise ValueError(f'{path}:{line_no}: a frame id must be '
+                             f'digits, got {shown(frame)}')
+        if frame in first_line:
+            raise ValueError(
+                f'{path}:{line_no}: frame {frame} listed twice '
+                f'(first at line {first_line[frame]})')
+        first_line[frame] = line_no
+    return list(first_line)
 
 
 def _is_frame_number(text: str) -> bool:

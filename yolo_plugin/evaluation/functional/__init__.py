@@ -7,13 +7,13 @@ from .coco_eval import (COCO_BACKENDS, STAT_NAMES, CocoEvalResult,
                         summarize_coco)
 from .kitti_eval import (DEFAULT_MIN_OVERLAPS, DIFFICULTIES, KittiEvalResult,
                          kitti_eval)
-from .kitti_files import (read_frame_list, read_kitti_file, read_kitti_folders,
+from .kitti_files import (read_kitti_file, read_kitti_folders,
                           write_kitti_results)
 
 __all__ = [
     'box_overlaps', 'pad_by_image', 'COCO_BACKENDS', 'STAT_NAMES',
     'CocoEvalResult', 'coco_detections', 'coco_ground_truth',
     'evaluate_coco_bbox', 'summarize_coco', 'DEFAULT_MIN_OVERLAPS',
-    'DIFFICULTIES', 'KittiEvalResult', 'kitti_eval', 'read_frame_list',
-    'read_kitti_file', 'read_kitti_folders', 'write_kitti_results'
+    'DIFFICULTIES', 'KittiEvalResult', 'kitti_eval', 'read_kitti_file',
+    'read_kitti_folders', 'write_kitti_results'
 ]

@@ -11,6 +11,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from yolo_plugin.datasets.bad_samples import read_text
 from yolo_plugin.datasets.kitti import KITTI_NUMERIC_FIELDS
 
 #: Values of the fields a 2D detector does not estimate (KITTI's "unknown":
@@ -32,10 +33,9 @@ def read_kitti_file(path: str, with_score: bool) -> Dict[str, np.ndarray]:
     Raises:
         ValueError: naming the file, line and value of a malformed line.
     """
-    with open(path) as f:
-        rows = [(line_no, line.split())
-                for line_no, line in enumerate(f.read().splitlines(), 1)
-                if line.strip()]
+    rows = [(line_no, line.split())
+            for line_no, line in enumerate(read_text(path).split('\n'), 1)
+            if line.strip()]
     counts = (16, ) if with_score else (15, 16)
     for line_no, fields in rows:
         if len(fields) not in counts:
@@ -99,22 +99,6 @@ def write_kitti_results(path: str, names: Sequence[str], bboxes: np.ndarray,
     ]
     with open(path, 'w') as f:
         f.writelines(lines)
-
-
-def read_frame_list(path: str) -> List[str]:
-    """Frame ids (``'000007'``), one a line, of a KITTI split file.
-
-    Raises:
-        ValueError: naming the line of an id that is not digits.
-    """
-    with open(path) as f:
-        frames = [(line_no, line.strip()) for line_no, line in enumerate(f, 1)
-                  if line.strip()]
-    for line_no, frame in frames:
-        if not frame.isdigit():
-            raise ValueError(
-                f'{path}:{line_no}: a frame id must be digits, got {frame!r}')
-    return [frame for _, frame in frames]
 
 
 def read_kitti_folders(
