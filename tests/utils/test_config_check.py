@@ -79,8 +79,8 @@ WRONG_TYPES = {
     ('train_dataloader.sampler', 'DefaultSampeler'):
     "train_dataloader.sampler.type: 'DefaultSampeler' is not a registered "
     "data sampler; did you mean 'DefaultSampler'?",
-    ('custom_hooks[0]', 'NaNGuardHok'):
-    "custom_hooks[0].type: 'NaNGuardHok' is not a registered hook; did you "
+    ('default_hooks.nan_guard', 'NaNGuardHok'):
+    "default_hooks.nan_guard.type: 'NaNGuardHok' is not a registered hook; did you "
     "mean 'NaNGuardHook'?",
     ('optim_wrapper.optimizer', 'SDG'):
     "optim_wrapper.optimizer.type: 'SDG' is not a registered optimizer; did "
@@ -121,8 +121,8 @@ WRONG_KEYS = {
     "param_scheduler[0].start_facter: LinearLR has no argument "
     "'start_facter'; did you mean 'start_factor'?",
     # EMAHook passes its **kwargs to the ExpMomentumEMA it builds.
-    ('custom_hooks[2]', 'momentom'):
-    "custom_hooks[2].momentom: EMAHook has no argument 'momentom'; did you "
+    ('default_hooks.ema', 'momentom'):
+    "default_hooks.ema.momentom: EMAHook has no argument 'momentom'; did you "
     "mean 'momentum'?",
 }
 
@@ -169,7 +169,7 @@ def test_keys_the_builders_take_out_are_accepted():
         override=dict(type='Normal', name='stem', std=0.01))
     cfg.optim_wrapper.paramwise_cfg = dict(norm_decay_mult=0.0)
     cfg.optim_wrapper.constructor = 'DefaultOptimWrapperConstructor'
-    cfg.custom_hooks[1].priority = 'LOW'
+    cfg.default_hooks.throughput.priority = 'LOW'
     assert check_config(cfg, data_splits=()) == []
     cfg.model.backbone.norm_cfg.requires_grads = False
     cfg.optim_wrapper.constructor = 'DefaultOptimWraperConstructor'
@@ -193,8 +193,9 @@ def test_misspelled_runner_key_would_be_ignored():
 
 def test_missing_type():
     cfg = load('yolov3_kitti.py')
+    cfg.custom_hooks.append(dict(type='NaNGuardHook'))
     cfg.custom_hooks.append(dict(priority='LOW'))
-    assert problems_of(cfg) == ["custom_hooks[3]: no 'type' (which hook to "
+    assert problems_of(cfg) == ["custom_hooks[1]: no 'type' (which hook to "
                                 'build?)']
 
 

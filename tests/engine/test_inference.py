@@ -1,0 +1,40 @@
+"""Inference helpers: image listing and the pipeline for bare images."""
+import pytest
+from mmengine.config import Config
+
+from yolo_plugin.engine.inference import dataset_meta_of, inference_pipeline, list_images
+
+
+def test_list_images(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    for name in ('b.png', 'a.JPG', 'sub/c.jpeg', 'notes.txt'):
+        (tmp_path / name).write_bytes(b'')
+    expected = [str(tmp_path / n) for n in ('a.JPG', 'b.png', 'sub/c.jpeg')]
+    assert list_images(str(tmp_path)) == expected
+    assert list_images(str(tmp_path / 'b.png')) == [str(tmp_path / 'b.png')]
+    with pytest.raises(FileNotFoundError, match='no such image or folder'):
+        list_images(str(tmp_path / 'missing'))
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='holds no image'):
+        list_images(str(tmp_path / 'empty'))
+
+
+def test_inference_pipeline_reads_bare_images():
+    cfg = Config.fromfile('configs/yolov3_kitti.py')
+    steps = inference_pipeline(cfg)
+    types = [s['type'] for s in steps]
+    assert types[0] == 'mmdet.LoadImageFromFile'
+    assert not any(t.endswith('LoadAnnotations') for t in types)
+    assert 'instances' not in steps[-1]['meta_keys']
+    assert [s for s in steps if s['type'] == 'Resize'][0]['scale'] == (1378, 416)
+
+
+def test_classes_from_the_checkpoint_else_the_config():
+    cfg = Config.fromfile('configs/yolov3_cityscapes.py')
+    saved = dict(meta=dict(dataset_meta=dict(CLASSES=('a', 'b'))))
+    assert dataset_meta_of(cfg, saved) == dict(classes=('a', 'b'))
+    # weights without meta (converted ones): the test dataset's classes
+    assert dataset_meta_of(cfg, {})['classes'] == (
+        'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle')
+    cfg.test_dataloader.dataset.metainfo = dict(classes=('car', ))
+    assert dataset_meta_of(cfg, {})['classes'] == ('car', )

@@ -1,0 +1,179 @@
+"""The benchmark end to end on a tiny configuration (no timing assertions):
+well-formed rows, table and JSON; both models computing the same function;
+the detection agreement, timing turns and peak memory helpers; the sweep
+plot and the profiler tables; the tool's command line."""
+import json
+import runpy
+import sys
+
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+from yolo_plugin.utils.benchmark import (LOSS_MIN_REPEATS, BenchmarkSettings,
+                                         build_models, detection_agreement,
+                                         plot_sweep, profile_models,
+                                         run_benchmark, run_sweep,
+                                         synthetic_batch)
+from yolo_plugin.utils.profiling import (can_measure_host_peak, peak_memory,
+                                         return_freed_memory_to_os,
+                                         time_in_turns)
+
+TINY = dict(batch_size=2, img_size=64, num_classes=3, objects_per_img=3, widen_factor=0.125,
+            warmup=0, repeats=1)
+TIMING_KEYS = {'loss', 'train_step', 'train_step_ours_amp', 'inference', 'inference_ours_amp'}
+MEMORY_KEYS = {'train_memory', 'inference_memory'}
+DATA_KEYS = {'image_loading', 'train_pipeline'}
+
+
+@pytest.fixture(scope='module')
+def tiny_result():
+    return run_benchmark(BenchmarkSettings(**TINY, data_images=2), log=lambda message: None)
+
+
+def test_rows_cover_every_measurement_with_positive_numbers(tiny_result):
+    rows = {row.key: row for row in tiny_result.rows}
+    assert set(rows) == TIMING_KEYS | MEMORY_KEYS | DATA_KEYS
+    for key in TIMING_KEYS | DATA_KEYS:
+        assert rows[key].ours > 0 and rows[key].mmdet > 0, key
+        assert rows[key].ratio == pytest.approx(rows[key].ours / rows[key].mmdet)
+    for key in MEMORY_KEYS:
+        assert rows[key].ours >= 0 and rows[key].mmdet >= 0, key
+    # Targets: on the CPU the ratios of the recommended rows, nothing else.
+    assert {key for key, row in rows.items() if row.target} == {'loss', 'train_step', 'inference'}
+    assert rows['loss'].met == (rows['loss'].ratio <= 0.1)
+    assert rows['train_step'].met == (rows['train_step'].ratio <= 0.9)
+
+
+def test_table_has_one_line_a_row(tiny_result):
+    lines = tiny_result.format_table().splitlines()
+    assert lines[0].startswith('| metric |') and len(lines) == 2 + len(tiny_result.rows)
+    assert all(line.count('|') == 8 for line in lines)
+    assert all(row.name in line for row, line in zip(tiny_result.rows, lines[2:]))
+
+
+def test_json_holds_rows_durations_and_environment(tiny_result):
+    data = json.loads(json.dumps(tiny_result.to_json()))
+    assert [row['key'] for row in data['rows']] == [row.key for row in tiny_result.rows]
+    assert data['settings']['widen_factor'] == 0.125
+    assert data['environment']['torch'] == torch.__version__
+    assert len(data['durations']['loss']['ours']) == LOSS_MIN_REPEATS
+    assert set(data['durations']['inference']) == {'ours_fp32', 'ours_amp', 'mmdet'}
+    assert all(t > 0 for t in data['durations']['train_step']['mmdet'])
+    for agreement in data['agreement'].values():
+        assert agreement['reference'] > 0 and 0 <= agreement['recall'] <= 1
+
+
+def test_both_models_compute_the_same_function():
+    settings = BenchmarkSettings(**TINY, data_images=0, channels_last=False)
+    ours, theirs = build_models(settings)
+    inputs = theirs.data_preprocessor(synthetic_batch(2, settings, seed=5), False)['inputs']
+    with torch.no_grad():
+        (our_maps, ), (their_maps, ) = ours.eval()(inputs, 'tensor'), theirs.eval()(
+            inputs, 'tensor')
+    for our_map, their_map in zip(our_maps, their_maps):
+        torch.testing.assert_close(our_map, their_map, rtol=1e-4, atol=1e-4)
+    assert our_maps[0].shape == (2, 3 * (5 + 3), 2, 2)
+
+
+def test_synthetic_batch_boxes_lie_inside_the_image():
+    settings = BenchmarkSettings(**TINY, data_images=0)
+    batch = synthetic_batch(4, settings, seed=1)
+    boxes = torch.stack([s.gt_instances.bboxes for s in batch['data_samples']])
+    assert boxes.shape == (4, 3, 4) and len(batch['inputs']) == 4
+    assert (boxes >= 0).all() and (boxes <= 64).all()
+    assert (boxes[..., 2:] - boxes[..., :2] >= 8).all()
+
+
+def _samples(*images):
+    """DetDataSamples of 64 x 64 images from (boxes, scores, labels) lists."""
+    samples = []
+    for boxes, scores, labels in images:
+        sample = DetDataSample(metainfo=dict(ori_shape=(64, 64)))
+        sample.pred_instances = InstanceData(
+            bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            scores=torch.tensor(scores, dtype=torch.float32),
+            labels=torch.tensor(labels, dtype=torch.long))
+        samples.append(sample)
+    return samples
+
+
+def test_detection_agreement_counts_matches_of_same_image_and_label():
+    reference = _samples(([[0, 0, 10, 10], [20, 20, 40, 40]], [0.9, 0.5], [0, 1]),
+                         ([[5, 5, 15, 15]], [0.7], [2]))
+    assert detection_agreement(reference, reference) == dict(
+        reference=3, candidate=3, recall=1.0, mean_score_diff=0.0, max_score_diff=0.0)
+    # First box shifted by 1 px (IoU 81/119 > 0.5, score 0.1 off); second
+    # with another label; the third image's box moved to the first image.
+    candidate = _samples(([[1, 1, 11, 11], [20, 20, 40, 40], [5, 5, 15, 15]],
+                          [0.8, 0.5, 0.7], [0, 0, 2]), ([], [], []))
+    agreement = detection_agreement(reference, candidate)
+    assert agreement['recall'] == pytest.approx(1 / 3)
+    assert agreement['max_score_diff'] == pytest.approx(0.1)
+
+
+def test_detection_agreement_clips_boxes_to_the_image():
+    reference = _samples(([[-20, 0, 10, 10]], [0.9], [0]))
+    candidate = _samples(([[0, 0, 10, 10]], [0.9], [0]))
+    assert detection_agreement(reference, candidate)['recall'] == 1.0
+
+
+def test_time_in_turns_alternates_the_order():
+    order = []
+    times = time_in_turns(dict(a=lambda: order.append('a'), b=lambda: order.append('b')),
+                          warmup=1, repeats=3, device=torch.device('cpu'))
+    assert order == ['a', 'b', 'a', 'b', 'b', 'a', 'a', 'b']
+    assert [len(t) for t in times.values()] == [3, 3]
+    assert all(t >= 0 for t in times['a'] + times['b'])
+
+
+@pytest.mark.skipif(not can_measure_host_peak(), reason='needs /proc/self/clear_refs')
+def test_peak_memory_sees_a_temporary_allocation():
+    return_freed_memory_to_os()
+    size = 64 << 20
+
+    def allocate():
+        buffer = torch.ones(size // 4)  # written, so resident
+        return float(buffer[-1])
+
+    assert peak_memory(allocate, torch.device('cpu')) >= 0.9 * size
+
+
+def test_sweep_and_plot(tmp_path):
+    settings = BenchmarkSettings(**TINY, data_images=0)
+    points = run_sweep(settings, batch_sizes=[1, 2], img_sizes=[32, 64], log=lambda m: None)
+    assert [(p['batch_size'], p['img_size']) for p in points] == [(1, 64), (2, 64), (2, 32)]
+    keys = {'train_ours', 'train_mmdet', 'inference_ours', 'inference_mmdet'}
+    assert all(keys <= set(p) and all(p[k] > 0 for k in keys) for p in points)
+    out = plot_sweep(points, settings, str(tmp_path / 'sweep.png'))
+    with open(out, 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def test_profile_tables_name_the_operators():
+    tables = profile_models(BenchmarkSettings(**TINY, data_images=0), row_limit=5)
+    assert set(tables) == {'inference_ours', 'inference_mmdet', 'train_step_ours',
+                           'train_step_mmdet'}
+    assert 'aten::' in tables['train_step_ours'] and 'Self CPU' in tables['inference_mmdet']
+
+
+def test_tool_writes_json(tmp_path, monkeypatch, capsys):
+    out = tmp_path / 'bench.json'
+    monkeypatch.setattr(sys, 'argv', [
+        'tools/benchmark.py', '--quick', '--batch-size', '2', '--img-size', '64',
+        '--num-classes', '3', '--objects', '3', '--widen-factor', '0.125', '--repeats', '1',
+        '--warmup', '0', '--data-images', '0', '--amp-dtype', 'none', '--out-json', str(out)])
+    runpy.run_path('tools/benchmark.py', run_name='__main__')
+    data = json.loads(out.read_text())
+    assert {row['key'] for row in data['rows']} == {'loss', 'train_step', 'inference'} | MEMORY_KEYS
+    assert data['settings']['amp_dtype'] is None and data['settings']['data_images'] == 0
+    assert data['command'].startswith('python tools/benchmark.py --quick')
+    assert '| loss + target assignment |' in capsys.readouterr().out
+
+
+def test_settings_refuse_bad_values():
+    with pytest.raises(ValueError, match='multiple of 32'):
+        BenchmarkSettings(img_size=100)
+    with pytest.raises(ValueError, match='float16 autocast needs a GPU'):
+        BenchmarkSettings(amp_dtype='float16')

@@ -1,0 +1,40 @@
+"""Anchors by k-means (distance 1 - IoU) of a data set's boxes at a config's
+input scale, printed (and written with --out) in config form:
+
+    python tools/kmeans_anchors.py configs/yolov3_kitti.py --num-anchors 9 \
+        --out work_dirs/kitti_anchors.py
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from yolo_plugin.datasets.builder import SPLITS, config_from_args
+from yolo_plugin.utils.anchors import config_anchors
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('config', help='config file (its test pipeline gives the scale)')
+    parser.add_argument('--split', choices=SPLITS, default='train')
+    parser.add_argument('--num-anchors', type=int, default=9)
+    parser.add_argument('--num-levels', type=int, default=3)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', help='also write the config text to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. '
+                        'train_dataloader.dataset.data_root=data/kitti/')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    text, _ = config_anchors(config_from_args(args), args.split, args.num_anchors,
+                             args.num_levels, args.seed)
+    print(text, end='')
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text)
+
+
+if __name__ == '__main__':
+    main()
