@@ -4,6 +4,7 @@ import os.path as osp
 import pytest
 import torch
 
+from yolo_plugin.engine import config_setup
 from yolo_plugin.engine.cli import make_test_parser, make_train_parser
 from yolo_plugin.engine.config_setup import (apply_test_args, apply_train_args,
                                              load_config, tta_pipeline_from_test)
@@ -49,10 +50,17 @@ def test_auto_scale_lr():
         _train_cfg([DEMO, '--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None'])
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU error')
-def test_amp_needs_a_gpu():
-    with pytest.raises(ValueError, match='--amp needs a CUDA GPU'):
-        _train_cfg([DEMO, '--amp'])
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU choices')
+@pytest.mark.parametrize('native_bfloat16', [True, False])
+def test_amp_on_a_cpu(native_bfloat16, monkeypatch):
+    """--amp on a CPU: bfloat16 mixed precision where the CPU computes
+    bfloat16 natively, else a clear error (it would be emulated, slower)."""
+    monkeypatch.setattr(config_setup, 'cpu_has_native_bfloat16', lambda: native_bfloat16)
+    if native_bfloat16:
+        assert _train_cfg([DEMO, '--amp']).optim_wrapper.type == 'BFloat16OptimWrapper'
+    else:
+        with pytest.raises(ValueError, match='--amp needs a CUDA GPU, or a CPU with native'):
+            _train_cfg([DEMO, '--amp'])
 
 
 def test_missing_config_named():

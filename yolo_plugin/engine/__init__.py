@@ -3,8 +3,10 @@ train / test / inference tools."""
 from .distributed import CPUDistributedDataParallel, prepare_distributed
 from .hooks import NaNGuardHook, NonFiniteLossError, ThroughputHook
 from .loops import ResumableEpochBasedTrainLoop
+from .optim_wrappers import BFloat16OptimWrapper, cpu_has_native_bfloat16
 
 __all__ = [
-    'CPUDistributedDataParallel', 'NaNGuardHook', 'NonFiniteLossError',
-    'ResumableEpochBasedTrainLoop', 'ThroughputHook', 'prepare_distributed'
+    'BFloat16OptimWrapper', 'CPUDistributedDataParallel', 'NaNGuardHook', 'NonFiniteLossError',
+    'ResumableEpochBasedTrainLoop', 'ThroughputHook', 'cpu_has_native_bfloat16',
+    'prepare_distributed'
 ]

@@ -9,6 +9,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from .distributed import prepare_distributed
+from .optim_wrappers import cpu_has_native_bfloat16
 
 
 def load_config(config: str, cfg_options=None) -> Config:
@@ -36,19 +37,27 @@ def set_work_dir(cfg: Config, work_dir=None) -> None:
 
 
 def enable_amp(cfg: Config) -> None:
-    """Mixed precision (``AmpOptimWrapper``, dynamic loss scale).
+    """Mixed precision: on a GPU mmengine's ``AmpOptimWrapper`` (float16,
+    dynamic loss scale); on a CPU with native bfloat16 our
+    :class:`BFloat16OptimWrapper`.
 
     Raises:
-        ValueError: without a GPU (mmengine's AMP wrapper needs CUDA).
+        ValueError: on a CPU without native bfloat16, where it would be
+            emulated and slower than fp32.
     """
-    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
-        print_log('AMP training is already enabled in the config.', logger='current')
+    if cfg.optim_wrapper.get('type') in ('AmpOptimWrapper', 'BFloat16OptimWrapper'):
+        print_log('Mixed-precision training is already enabled in the config.',
+                  logger='current')
         return
-    if not torch.cuda.is_available():
-        raise ValueError('--amp needs a CUDA GPU (mmengine AmpOptimWrapper); '
-                         'train without --amp on the CPU')
-    cfg.optim_wrapper.type = 'AmpOptimWrapper'
-    cfg.optim_wrapper.loss_scale = 'dynamic'
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif cpu_has_native_bfloat16():
+        cfg.optim_wrapper.type = 'BFloat16OptimWrapper'
+    else:
+        raise ValueError('--amp needs a CUDA GPU, or a CPU with native bfloat16 '
+                         '(avx512_bf16 or AMX); this CPU would emulate it, slower '
+                         'than fp32: train without --amp')
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:

@@ -225,8 +225,11 @@ class YOLOv3Head(BaseDenseHead):
         """
         num_imgs = pred_maps[0].shape[0]
         device = pred_maps[0].device
+        # Losses in fp32 also under autocast (the maps are then bf16 / fp16);
+        # .float() keeps the memory format.
         pred_maps = [m if m.is_contiguous() or m.is_contiguous(
             memory_format=torch.channels_last) else m.contiguous() for m in pred_maps]
+        pred_maps = [m.float() for m in pred_maps]
         box_obj = self.flatten_preds(pred_maps, num_attrib=5)  # (B, N, 5)
         priors = self.grid_priors(pred_maps)
         gt_boxes, gt_labels, gt_valid = pad_instances(batch_gt_instances, num_imgs, device)
