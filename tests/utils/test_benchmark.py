@@ -12,6 +12,7 @@ from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
 from yolo_plugin.utils.benchmark import (LOSS_MIN_REPEATS, BenchmarkSettings,
+                                         build_contestants, training_calls,
                                          build_models, detection_agreement,
                                          plot_sweep, profile_models,
                                          run_benchmark, run_sweep,
@@ -178,3 +179,20 @@ def test_settings_refuse_bad_values():
         BenchmarkSettings(img_size=100)
     with pytest.raises(ValueError, match='float16 autocast needs a GPU'):
         BenchmarkSettings(amp_dtype='float16')
+
+
+def test_training_steps_leave_the_inference_models_as_built():
+    """Timed training steps change weights and BN statistics (and so the
+    NMS load): inference must run on models they do not touch."""
+    settings = BenchmarkSettings(**TINY, data_images=0)
+    contestants = build_contestants(settings)
+    before = {name: [t.clone() for t in model.state_dict().values()]
+              for name, model in (('ours', contestants.deploy),
+                                  ('mmdet', contestants.mmdet_deploy))}
+    trained = [t.clone() for t in contestants.mmdet.state_dict().values()]
+    for call in training_calls(contestants, settings, synthetic_batch(2, settings, 0)).values():
+        call()
+    for name, model in (('ours', contestants.deploy), ('mmdet', contestants.mmdet_deploy)):
+        assert all(torch.equal(a, b) for a, b in zip(before[name], model.state_dict().values()))
+    assert not all(torch.equal(a, b)
+                   for a, b in zip(trained, contestants.mmdet.state_dict().values()))

@@ -369,15 +369,20 @@ class Contestants:
     ours: torch.nn.Module
     mmdet: torch.nn.Module
     deploy: torch.nn.Module  # ours as it infers: eval mode, conv + BN fused
+    mmdet_deploy: torch.nn.Module  # mmdet's as it infers: eval mode
     wrappers: Dict[str, OptimWrapper]
 
 
 def build_contestants(settings: BenchmarkSettings) -> Contestants:
     ours, theirs = build_models(settings)
+    # Inference runs on copies, so that training steps timed in between
+    # (which change weights and BN statistics, hence the NMS load) leave
+    # both inference models as built.
     deploy = copy.deepcopy(ours).eval()
     if settings.fuse_conv_bn:
         deploy.fuse_conv_bn()
-    return Contestants(ours, theirs, deploy, optim_wrappers(ours, theirs, settings))
+    return Contestants(ours, theirs, deploy, copy.deepcopy(theirs).eval(),
+                       optim_wrappers(ours, theirs, settings))
 
 
 def optim_wrappers(ours, theirs, settings: BenchmarkSettings) -> Dict[str, OptimWrapper]:
@@ -415,7 +420,7 @@ def inference_calls(contestants: Contestants, settings: BenchmarkSettings, batch
     """``test_step`` of ``batch`` without gradients: ``ours_fp32``,
     ``ours_amp`` (autocast to ``amp_dtype``), ``mmdet``; each keeps its
     detections in ``outputs[name]``."""
-    runs = dict(ours_fp32=(contestants.deploy, nullcontext), mmdet=(contestants.mmdet, nullcontext))
+    runs = dict(ours_fp32=(contestants.deploy, nullcontext), mmdet=(contestants.mmdet_deploy, nullcontext))
     if settings.amp_dtype is not None:
         runs['ours_amp'] = (contestants.deploy, lambda: _amp_context(settings))
 
