@@ -1,17 +1,20 @@
 """ResumableEpochBasedTrainLoop: a training killed with SIGKILL in
 mid-epoch and resumed with ``tools/train.py --resume`` computes the losses
 and ends with the weights, EMA and optimizer state of a run that was never
-interrupted."""
+interrupted, loading in the main process or in persistent workers."""
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import random
+
+import numpy as np
 import pytest
 import torch
 
-from yolo_plugin.engine.loops import _BatchesAfter, _skipping_batches
+from yolo_plugin.engine.loops import EpochBatches, SeededSamples
 from yolo_plugin.utils.checkpoint import load_from_local_safe
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -23,17 +26,22 @@ BATCHES_PER_EPOCH, MAX_EPOCHS, CHECKPOINT_EVERY, KILL_AFTER = 4, 2, 3, 5
 TOTAL_ITERS = BATCHES_PER_EPOCH * MAX_EPOCHS
 
 
-def _write_config(path: str, data_root: str, losses: str, kill_after: int = 0) -> str:
+def _write_config(path: str, data_root: str, losses: str, workers: int,
+                  kill_after: int = 0) -> str:
     custom_hooks = [dict(type='LossRecorderHook', out=losses)]
     if kill_after:
         custom_hooks.append(dict(type='KillAtIterHook', iteration=kill_after))
-    loader = dict(num_workers=0, persistent_workers=False, dataset=dict(data_root=data_root))
+    loader = dict(num_workers=workers, persistent_workers=workers > 0,
+                  dataset=dict(data_root=data_root))
+    # With workers also mmdet's AspectRatioBatchSampler (the KITTI configs'),
+    # whose sampler DistSamplerSeedHook reaches through the batch sampler.
+    batch_sampler = dict(type='AspectRatioBatchSampler', _delete_=True) if workers else None
     with open(path, 'w') as f:
         f.write(f"""_base_ = {osp.join(REPO, 'configs', 'yolov3_s_kitti_demo.py')!r}
 custom_imports = dict(imports=['yolo_plugin', 'tests.engine.resume_probe'],
                       allow_failed_imports=False)
 randomness = dict(seed=3)
-train_dataloader = dict(batch_size=2, **{loader!r})
+train_dataloader = dict(batch_size=2, batch_sampler={batch_sampler!r}, **{loader!r})
 val_dataloader = dict(batch_size=4, **{loader!r})
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs={MAX_EPOCHS}, val_interval=1)
@@ -76,27 +84,30 @@ def _assert_states_equal(expected, actual, where: str) -> None:
         assert actual == expected, where
 
 
-@pytest.fixture(scope='module')
-def runs(demo_kitti_root, tmp_path_factory):
+@pytest.fixture(scope='module', params=[0, 2], ids=['main-process', '2-workers'])
+def runs(request, demo_kitti_root, tmp_path_factory):
     """(uninterrupted work dir, its losses, the checkpoints the killed run
-    left, the losses of the killed run then of the resumed one)."""
+    left, the losses of the killed run then of the resumed one), loading
+    with ``request.param`` workers."""
+    workers = request.param
     root = tmp_path_factory.mktemp('resume')
     data_root = f'{demo_kitti_root}/'
     whole = str(root / 'whole')
     whole_losses = str(root / 'whole.jsonl')
-    done = _train(_write_config(str(root / 'whole.py'), data_root, whole_losses), whole)
+    done = _train(_write_config(str(root / 'whole.py'), data_root, whole_losses, workers),
+                  whole)
     assert done.returncode == 0, done.stderr[-3000:]
 
     broken = str(root / 'broken')
     killed_losses = str(root / 'killed.jsonl')
-    killed = _train(_write_config(str(root / 'killed.py'), data_root, killed_losses,
+    killed = _train(_write_config(str(root / 'killed.py'), data_root, killed_losses, workers,
                                   kill_after=KILL_AFTER), broken)
     assert killed.returncode == -9, killed.stderr[-3000:]
     with open(osp.join(broken, 'last_checkpoint')) as f:
         left = (sorted(n for n in os.listdir(broken) if n.endswith('.pth')), f.read().strip())
     resumed_losses = str(root / 'resumed.jsonl')
-    resumed = _train(_write_config(str(root / 'resumed.py'), data_root, resumed_losses),
-                     broken, '--resume')
+    resumed = _train(_write_config(str(root / 'resumed.py'), data_root, resumed_losses,
+                                   workers), broken, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     return whole, _losses(whole_losses), broken, left, _losses(killed_losses), \
         _losses(resumed_losses)
@@ -135,10 +146,33 @@ def test_final_weights_ema_and_optimizer_match(runs):
     assert actual['meta']['iter'] == TOTAL_ITERS
 
 
-def test_skipping_batches_draws_indices_only():
+def test_epoch_batches_skip_by_index_and_tag_the_epoch():
     loader = torch.utils.data.DataLoader(list(range(10)), batch_size=3)
-    assert list(_BatchesAfter(loader.batch_sampler, 2)) == [[6, 7, 8], [9]]
-    with _skipping_batches(loader, 3):
-        batches = iter(loader)
-    assert [b.tolist() for b in batches] == [[9]]
-    assert len(loader) == 4 and [b.tolist() for b in loader][0] == [0, 1, 2]
+    batches = EpochBatches(loader.batch_sampler, dataset_len=10)
+    assert list(batches)[0] == [0, 1, 2] and len(batches) == 4
+    batches.epoch, batches.num_skipped = 2, 2
+    assert list(batches) == [[26, 27, 28], [29]] and len(batches) == 4
+    # DistSamplerSeedHook reaches the sampler through the batch sampler.
+    assert batches.sampler is loader.batch_sampler.sampler
+
+
+def test_seeded_samples_repeat_their_random_draws_in_any_order():
+    """A sample's random draws depend on (seed, epoch, index) only: not on
+    what was loaded before it; other epochs and seeds draw differently."""
+    class Draws(torch.utils.data.Dataset):
+        metainfo = {'classes': ('Car', )}
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, index):
+            return index, random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    samples = SeededSamples(Draws(), seed=3)
+    forward = [samples[4 + i] for i in range(4)]  # epoch 1
+    backward = [samples[4 + i] for i in reversed(range(4))][::-1]
+    assert forward == backward and [s[0] for s in forward] == [0, 1, 2, 3]
+    assert len({s[1:] for s in forward}) == 4
+    assert samples[0][1:] != forward[0][1:]  # epoch 0
+    assert SeededSamples(Draws(), seed=4)[4][1:] != forward[0][1:]
+    assert samples.metainfo == {'classes': ('Car', )} and len(samples) == 4
