@@ -7,7 +7,8 @@ import torch
 from yolo_plugin.engine import config_setup
 from yolo_plugin.engine.cli import make_test_parser, make_train_parser
 from yolo_plugin.engine.config_setup import (apply_test_args, apply_train_args,
-                                             load_config, tta_pipeline_from_test)
+                                             draw_tests_only_when_asked, load_config,
+                                             tta_pipeline_from_test)
 
 DEMO = 'configs/yolov3_s_kitti_demo.py'
 KITTI = 'configs/yolov3_kitti.py'
@@ -78,6 +79,19 @@ def test_test_flags():
     # TTA: DetTTAModel around the model, the TTA pipeline for the test data
     assert cfg.model.type == 'DetTTAModel' and cfg.model.module.type == 'YOLOV3'
     assert cfg.test_dataloader.dataset.pipeline == cfg.tta_pipeline
+
+
+def test_tests_draw_only_into_a_show_dir():
+    """Validation draws (the runtime config's ``draw``); a test would draw
+    every image with it, so it draws only where --show-dir asks."""
+    cfg = load_config(KITTI)
+    assert cfg.default_hooks.visualization.draw is True
+    draw_tests_only_when_asked(cfg)
+    assert cfg.default_hooks.visualization.draw is False
+    args = make_test_parser().parse_args([KITTI, 'c.pth', '--show-dir', 'show'])
+    cfg = apply_test_args(load_config(KITTI), args)
+    draw_tests_only_when_asked(cfg)
+    assert cfg.default_hooks.visualization.draw is True
 
 
 def test_tta_pipeline_follows_the_test_scale():

@@ -156,6 +156,16 @@ def show_predictions(cfg: Config, show_dir: str) -> None:
     hooks.visualization.test_out_dir = show_dir
 
 
+def draw_tests_only_when_asked(cfg: Config) -> None:
+    """Our runtime config sets the visualization hook's ``draw`` for
+    validation, but in a test mmdet's hook then draws every image (about
+    0.2 s each); tests draw only into ``--show-dir`` (``test_out_dir``) or
+    with ``show``."""
+    hook = cfg.get('default_hooks', {}).get('visualization')
+    if hook is not None:
+        hook.draw = bool(hook.get('test_out_dir') or hook.get('show'))
+
+
 def apply_test_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the flags of ``tools/test.py`` (see :func:`.cli.make_test_parser`)."""
     cfg.launcher = args.launcher

@@ -33,8 +33,9 @@ class DemoSettings:
         work_dir: checkpoints, logs, curves and predictions.
         num_train / num_val: demo frames of each split.
         seed: of the demo data.
-        threads: torch threads (1 suits a small model on a busy 2-core CPU:
-            several threads waiting on each other cost more than they give).
+        threads: torch threads; None keeps torch's default (one a core),
+            the fastest on an idle machine. 1 can be faster where other
+            processes keep the cores busy.
         num_predictions: validation images drawn with their detections.
         cfg_options: further config overrides (``--cfg-options``).
     """
@@ -44,7 +45,7 @@ class DemoSettings:
     num_train: int = 400
     num_val: int = 100
     seed: int = 0
-    threads: int = 1
+    threads: Optional[int] = None
     num_predictions: int = 8
     cfg_options: Optional[dict] = None
 
@@ -110,7 +111,7 @@ def run_demo(settings: DemoSettings) -> DemoResult:
     config's metrics, plot the curves and draw predictions (with
     ``settings.threads`` torch threads, restored afterwards)."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
+    torch.set_num_threads(settings.threads or threads)
     try:
         return _run_demo(settings)
     finally:

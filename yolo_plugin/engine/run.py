@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from yolo_plugin.registry import RUNNERS
+from .config_setup import draw_tests_only_when_asked
 from .hooks.nan_guard_hook import NonFiniteLossError
 
 RESULT_SUFFIXES = ('.pkl', '.pickle')
@@ -37,6 +38,7 @@ def run_training(cfg: Config) -> Runner:
 
 def run_testing(cfg: Config, out: Optional[str] = None) -> dict:
     """Test ``cfg.load_from`` on the test split; returns the metrics.
+    Predictions are drawn only where asked (:func:`draw_tests_only_when_asked`).
 
     Args:
         out: also write the predictions to this pickle file (mmdet's
@@ -47,6 +49,7 @@ def run_testing(cfg: Config, out: Optional[str] = None) -> dict:
     """
     if out is not None and not out.endswith(RESULT_SUFFIXES):
         raise ValueError(f'--out must name a {" or ".join(RESULT_SUFFIXES)} file, got {out}')
+    draw_tests_only_when_asked(cfg)
     runner = build_runner(cfg)
     if out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=osp.abspath(out)))
