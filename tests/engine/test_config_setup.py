@@ -77,7 +77,7 @@ def test_test_flags():
     assert cfg.default_hooks.visualization.draw is True
     assert cfg.default_hooks.visualization.test_out_dir == 'show'
     # TTA: DetTTAModel around the model, the TTA pipeline for the test data
-    assert cfg.model.type == 'DetTTAModel' and cfg.model.module.type == 'YOLOV3'
+    assert cfg.model.type == 'DetTTAModel' and cfg.model.module.type == 'YOLODetector'
     assert cfg.test_dataloader.dataset.pipeline == cfg.tta_pipeline
 
 

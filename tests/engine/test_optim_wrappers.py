@@ -53,8 +53,13 @@ def test_same_losses_to_bfloat16_precision_and_the_loss_falls():
     fp32 = model.train_step(batch, _wrapper(model, 'OptimWrapper', 'SGD'))
     wrapper = _wrapper(twin, 'BFloat16OptimWrapper', 'Adam')
     history = [twin.train_step(batch, wrapper) for _ in range(40)]
+    # bfloat16 keeps 8 significant bits (relative rounding 2**-9); through
+    # ~50 layers the total moves well under 1 %. A component that is a small
+    # sum of squared residuals moves more (loss_wh: up to 5 % here, where the
+    # CPU emulates bfloat16).
+    torch.testing.assert_close(history[0]['loss'], fp32['loss'], rtol=0.01, atol=0)
     for name in fp32:
-        torch.testing.assert_close(history[0][name], fp32[name], rtol=0.03, atol=0.01)
+        torch.testing.assert_close(history[0][name], fp32[name], rtol=0.07, atol=0.01)
     losses = [float(step['loss']) for step in history]
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < 0.25 * losses[0]

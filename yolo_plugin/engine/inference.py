@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from tqdm import tqdm
 
+from yolo_plugin.models.detectors import YOLODetector
 from yolo_plugin.registry import DATASETS, MODELS
 from .config_setup import load_config
 
@@ -75,15 +76,16 @@ def dataset_meta_of(cfg: Config, checkpoint: dict) -> Dict:
 def load_detector(config: str, checkpoint: str, device: str = 'cpu',
                   cfg_options: Optional[dict] = None) -> torch.nn.Module:
     """The config's model with the checkpoint's weights, in eval mode on
-    ``device``; ``model.cfg`` holds the config and ``model.dataset_meta``
-    the classes."""
+    ``device`` (a :class:`YOLODetector` with conv + BN fused);
+    ``model.cfg`` holds the config and ``model.dataset_meta`` the classes."""
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'yolo_plugin'))
     model = MODELS.build(cfg.model)
     saved = load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     model.cfg = cfg
     model.dataset_meta = dataset_meta_of(cfg, saved)
-    return model.to(device).eval()
+    model = model.to(device).eval()
+    return model.fuse_conv_bn() if isinstance(model, YOLODetector) else model
 
 
 def detections_to_json(pred, classes: Sequence[str], score_thr: float) -> List[dict]:

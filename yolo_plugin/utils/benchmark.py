@@ -233,10 +233,9 @@ def quiet_mmengine() -> Iterator[None]:
 
 
 def our_model_cfg(settings: BenchmarkSettings) -> ConfigDict:
-    """Our model config as recommended: :class:`YOLODetector` with
-    ``channels_last``, at the settings' width and class count."""
+    """Our model config (:class:`YOLODetector`) with the settings'
+    ``channels_last``, width and class count."""
     cfg = Config.fromfile(settings.model_config).model
-    cfg.type = 'YOLODetector'
     cfg.channels_last = settings.channels_last
     for part in ('backbone', 'neck', 'bbox_head'):
         cfg[part].widen_factor = settings.widen_factor
