@@ -14,7 +14,7 @@ import json
 import shlex
 import sys
 
-from yolo_plugin.utils.benchmark import (AMP_DTYPES, BenchmarkSettings,
+from yolo_plugin.utils.benchmark import (AMP_DTYPES, BenchmarkSettings, default_amp_dtype,
                                          plot_sweep, profile_models,
                                          run_benchmark, run_sweep)
 
@@ -36,8 +36,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--warmup', type=int, help='untimed runs of each call')
     parser.add_argument('--repeats', type=int, help='timed runs of each call (median reported)')
     parser.add_argument('--amp-dtype', choices=AMP_DTYPES + ('none', ),
-                        help='mixed precision of our AMP rows (default: bfloat16 on the '
-                        'CPU, float16 on a GPU)')
+                        help='mixed precision of our AMP rows (default: float16 on a GPU, '
+                        'bfloat16 on a CPU with native bfloat16, else none)')
     parser.add_argument('--no-channels-last', action='store_true')
     parser.add_argument('--no-fuse', action='store_true', help='keep BN unfused at inference')
     parser.add_argument('--data-images', type=int,
@@ -65,12 +65,12 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
     for key in ('warmup', 'repeats', 'data_images'):
         if getattr(args, key) is not None:
             defaults[key] = getattr(args, key)
-    amp_dtype = args.amp_dtype or ('float16' if args.device == 'cuda' else 'bfloat16')
+    amp_dtype = args.amp_dtype or default_amp_dtype(args.device)
     return BenchmarkSettings(
         batch_size=args.batch_size, infer_batch_size=args.infer_batch_size,
         img_size=args.img_size, num_classes=args.num_classes, objects_per_img=args.objects,
         widen_factor=args.widen_factor, device=args.device,
-        amp_dtype=None if amp_dtype == 'none' else amp_dtype,
+        amp_dtype=None if amp_dtype in (None, 'none') else amp_dtype,
         channels_last=not args.no_channels_last, fuse_conv_bn=not args.no_fuse,
         model_config=args.model_config, data_config=args.data_config, seed=args.seed,
         **defaults)
@@ -83,6 +83,9 @@ def log(message: str) -> None:
 def main() -> None:
     args = parse_args()
     settings = settings_from_args(args)
+    if settings.amp_dtype is None and args.amp_dtype is None:
+        log('this CPU has no native bfloat16: no mixed-precision rows '
+            '(--amp-dtype bfloat16 times the emulated ones)')
     command = 'python ' + ' '.join(shlex.quote(a) for a in sys.argv)
     if args.profile:
         for name, table in profile_models(settings).items():

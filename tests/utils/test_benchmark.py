@@ -11,6 +11,7 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
+from yolo_plugin.utils import benchmark
 from yolo_plugin.utils.benchmark import (LOSS_MIN_REPEATS, BenchmarkSettings,
                                          build_contestants, training_calls,
                                          build_models, detection_agreement,
@@ -172,6 +173,15 @@ def test_tool_writes_json(tmp_path, monkeypatch, capsys):
     assert data['settings']['amp_dtype'] is None and data['settings']['data_images'] == 0
     assert data['command'].startswith('python tools/benchmark.py --quick')
     assert '| loss + target assignment |' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('native, expected', [(True, 'bfloat16'), (False, None)])
+def test_cpu_mixed_precision_rows_only_with_native_bfloat16(monkeypatch, native, expected):
+    """Emulated bfloat16 is slower than fp32: by default the CPU rows run
+    bfloat16 only where the CPU computes it natively."""
+    monkeypatch.setattr(benchmark, 'cpu_has_native_bfloat16', lambda: native)
+    assert benchmark.default_amp_dtype('cpu') == expected
+    assert benchmark.default_amp_dtype('cuda') == 'float16'
 
 
 def test_settings_refuse_bad_values():

@@ -52,6 +52,7 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import InstanceData
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from yolo_plugin.engine.optim_wrappers import cpu_has_native_bfloat16
 from yolo_plugin.registry import MODELS
 from yolo_plugin.models.utils import scale_channels
 from yolo_plugin.models.weights import convert_mmdet_state_dict
@@ -402,6 +403,15 @@ def optim_wrappers(ours, theirs, settings: BenchmarkSettings) -> Dict[str, Optim
         with DefaultScope.overwrite_default_scope('yolo_plugin'):
             wrappers['ours_amp'] = build_optim_wrapper(ours, our_cfg)
     return wrappers
+
+
+def default_amp_dtype(device: str) -> Optional[str]:
+    """The mixed-precision rows' dtype unless one is asked for: float16 on
+    a GPU; bfloat16 on a CPU that computes it natively, else none (emulated
+    bfloat16 is several times slower than fp32 and says nothing useful)."""
+    if device == 'cuda':
+        return 'float16'
+    return 'bfloat16' if cpu_has_native_bfloat16() else None
 
 
 def recommended_variant(settings: BenchmarkSettings) -> str:
