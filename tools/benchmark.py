@@ -70,7 +70,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         batch_size=args.batch_size, infer_batch_size=args.infer_batch_size,
         img_size=args.img_size, num_classes=args.num_classes, objects_per_img=args.objects,
         widen_factor=args.widen_factor, device=args.device,
-        amp_dtype=None if amp_dtype in (None, 'none') else amp_dtype,
+        amp_dtype=None if amp_dtype == 'none' else amp_dtype,
         channels_last=not args.no_channels_last, fuse_conv_bn=not args.no_fuse,
         model_config=args.model_config, data_config=args.data_config, seed=args.seed,
         **defaults)

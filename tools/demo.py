@@ -20,7 +20,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, default=defaults.num_train)
     parser.add_argument('--num-val', type=int, default=defaults.num_val)
     parser.add_argument('--seed', type=int, default=defaults.seed, help='of the demo data')
-    parser.add_argument('--threads', type=int, default=defaults.threads, help='torch threads (default: one a core)')
+    parser.add_argument('--threads', type=int, default=defaults.threads,
+                        help='torch threads (default: one a core)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. train_cfg.max_epochs=5')
     return parser.parse_args()
