@@ -18,9 +18,8 @@ from yolo_plugin.utils.benchmark import (LOSS_MIN_REPEATS, BenchmarkSettings,
                                          plot_sweep, profile_models,
                                          run_benchmark, run_sweep,
                                          synthetic_batch)
-from yolo_plugin.utils.profiling import (can_measure_host_peak, peak_memory,
-                                         return_freed_memory_to_os,
-                                         time_in_turns)
+from yolo_plugin.utils.host_memory import return_freed_memory_to_os
+from yolo_plugin.utils.profiling import can_measure_host_peak, peak_memory, time_in_turns
 
 TINY = dict(batch_size=2, img_size=64, num_classes=3, objects_per_img=3, widen_factor=0.125,
             warmup=0, repeats=1)

@@ -2,11 +2,13 @@
 import os.path as osp
 from typing import Optional
 
+import torch
 from mmdet.evaluation import DumpDetResults
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from yolo_plugin.registry import RUNNERS
+from yolo_plugin.utils.host_memory import keep_freed_memory_for_reuse
 from .config_setup import draw_tests_only_when_asked
 from .hooks.nan_guard_hook import NonFiniteLossError
 
@@ -21,13 +23,19 @@ def build_runner(cfg: Config) -> Runner:
 
 
 def run_training(cfg: Config) -> Runner:
-    """Train as the config says; returns the runner.
+    """Train as the config says; returns the runner. On the CPU the
+    process keeps freed memory for reuse
+    (:func:`~yolo_plugin.utils.host_memory.keep_freed_memory_for_reuse`:
+    about 10 % faster steps, the resident size staying at its peak).
 
     Raises:
         NonFiniteLossError: from :class:`NaNGuardHook`, after the logs are
             flushed and closed.
     """
     runner = build_runner(cfg)
+    if not torch.cuda.is_available() and keep_freed_memory_for_reuse():
+        runner.logger.info('CPU training: freed memory is kept for reuse (no page faults '
+                           'on new activations; the resident size stays at its peak)')
     try:
         runner.train()
     except NonFiniteLossError:

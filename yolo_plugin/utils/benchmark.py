@@ -13,7 +13,9 @@ What each side runs:
 - mmdet: its normal configuration: fp32, contiguous (NCHW) tensors, the
   optimizer wrapper of its config (SGD, gradient clipping), its head.
 - ours: our recommended configuration: :class:`YOLODetector` with
-  ``channels_last``, the same optimizer settings with ``fused=True`` SGD,
+  ``channels_last`` (and so the matrix-product weight gradients of
+  :class:`ChannelsLastConv2d` on the CPU), the same optimizer settings with
+  ``fused=True`` SGD,
   conv + BN fused at inference; fp32 on the CPU, AMP (autocast to
   ``amp_dtype``) on a GPU. Further rows time the other precision (on the
   CPU: bfloat16, an opt-in that is faster but less exact; its training row
@@ -21,6 +23,8 @@ What each side runs:
   Every variant's row carries the target, so both precisions are judged.
 
 Timed calls take turns (see :func:`time_in_turns`); rows report medians.
+On the CPU the whole process runs with the allocator policy of CPU
+training (:func:`keep_freed_memory_for_reuse`), so it serves both models.
 """
 import copy
 import logging
@@ -56,8 +60,8 @@ from yolo_plugin.engine.optim_wrappers import cpu_has_native_bfloat16
 from yolo_plugin.registry import MODELS
 from yolo_plugin.models.utils import scale_channels
 from yolo_plugin.models.weights import convert_mmdet_state_dict
-from .profiling import (peak_memory, return_freed_memory_to_os, time_in_turns,
-                        top_operators)
+from .host_memory import keep_freed_memory_for_reuse, return_freed_memory_to_os
+from .profiling import peak_memory, time_in_turns, top_operators
 
 MMDET_YOLOV3_CONFIG = 'mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py'
 MODEL_CONFIG = 'configs/_base_/models/yolov3_d53.py'
@@ -374,6 +378,10 @@ class Contestants:
 
 
 def build_contestants(settings: BenchmarkSettings) -> Contestants:
+    """Both models and their optimizer wrappers; on the CPU, also the
+    allocator policy of CPU training for the whole process."""
+    if settings.device == 'cpu':
+        keep_freed_memory_for_reuse()
     ours, theirs = build_models(settings)
     # Inference runs on copies, so that training steps timed in between
     # (which change weights and BN statistics, hence the NMS load) leave

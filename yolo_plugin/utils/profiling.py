@@ -1,7 +1,5 @@
 """Measuring code: wall time with device synchronisation, peak memory, and
 the operators that take the time (torch.profiler)."""
-import ctypes
-import ctypes.util
 import os
 import time
 from typing import Callable, Dict, List, Optional
@@ -9,9 +7,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-# glibc's mallopt parameter numbers (malloc.h).
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
+from .host_memory import glibc
+
 _PROC_STATUS = '/proc/self/status'
 _PROC_CLEAR_REFS = '/proc/self/clear_refs'
 
@@ -50,29 +47,6 @@ def time_in_turns(calls: Dict[str, Callable[[], object]], warmup: int,
     return times
 
 
-def _libc() -> Optional[ctypes.CDLL]:
-    """glibc when the process runs on it (it has ``mallopt``), else None."""
-    name = ctypes.util.find_library('c')
-    if name is None:
-        return None
-    libc = ctypes.CDLL(name)
-    return libc if hasattr(libc, 'mallopt') and hasattr(libc, 'malloc_trim') else None
-
-
-def return_freed_memory_to_os() -> bool:
-    """Make glibc hand freed blocks of 1 MiB and more back to the system at
-    once (it otherwise keeps up to 32 MiB blocks for reuse), so that the
-    resident size follows what tensors occupy. Costs page faults on every
-    large allocation: call it after the timings. Returns False where the
-    C library is not glibc."""
-    libc = _libc()
-    if libc is None:
-        return False
-    libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-    libc.mallopt(_M_TRIM_THRESHOLD, 1 << 20)
-    return True
-
-
 def _status_kib(field: str) -> int:
     with open(_PROC_STATUS) as f:
         for line in f:
@@ -92,7 +66,8 @@ def peak_memory(call: Callable[[], object], device: torch.device) -> Optional[in
 
     CUDA: from ``torch.cuda.max_memory_allocated``. CPU: the peak resident
     set size (``VmHWM``, reset through ``/proc/self/clear_refs``) minus the
-    resident size before; meaningful after :func:`return_freed_memory_to_os`.
+    resident size before; meaningful after
+    :func:`~yolo_plugin.utils.host_memory.return_freed_memory_to_os`.
     None where neither is available.
     """
     if device.type == 'cuda':
@@ -104,7 +79,7 @@ def peak_memory(call: Callable[[], object], device: torch.device) -> Optional[in
         return torch.cuda.max_memory_allocated(device) - before
     if not can_measure_host_peak():
         return None
-    libc = _libc()
+    libc = glibc()
     if libc is not None:
         libc.malloc_trim(0)
     before = _status_kib('VmRSS')

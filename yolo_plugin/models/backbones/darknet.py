@@ -4,22 +4,23 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmdet.utils import ConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from yolo_plugin.registry import MODELS
-from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels, scale_depth
+from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels,
+                     scale_depth)
 
 
 class DarknetResidual(BaseModule):
     """Darknet residual block: 1x1 conv to half the channels, 3x3 conv back,
     added to the input. ``(B, C, H, W) -> (B, C, H, W)``."""
 
-    def __init__(self, channels: int, norm_cfg: ConfigType,
+    def __init__(self, channels: int, conv_cfg: OptConfigType, norm_cfg: ConfigType,
                  act_cfg: ConfigType) -> None:
         super().__init__()
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.squeeze = ConvModule(channels, channels // 2, 1, **common)
         self.expand = ConvModule(channels // 2, channels, 3, padding=1, **common)
 
@@ -45,6 +46,8 @@ class Darknet53(BaseModule):
         frozen_stages: stem and stages ``1..frozen_stages`` get no gradient
             and keep their BN statistics (``-1``: none, ``0``: the stem only).
         norm_eval: keep every BN layer in eval mode while training.
+        conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
+            ``nn.Conv2d``).
     """
 
     stem_channels = 32
@@ -56,6 +59,7 @@ class Darknet53(BaseModule):
                  deepen_factor: float = 1.0,
                  out_indices: Sequence[int] = (3, 4, 5),
                  frozen_stages: int = -1,
+                 conv_cfg: OptConfigType = DARKNET_CONV,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  norm_eval: bool = False,
@@ -71,7 +75,7 @@ class Darknet53(BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
         in_channels = scale_channels(self.stem_channels, widen_factor)
         self.stem = ConvModule(3, in_channels, 3, padding=1, **common)
@@ -82,7 +86,7 @@ class Darknet53(BaseModule):
             channels = scale_channels(channels, widen_factor)
             layers = [ConvModule(in_channels, channels, 3, stride=2, padding=1, **common)]
             layers += [
-                DarknetResidual(channels, norm_cfg, act_cfg)
+                DarknetResidual(channels, **common)
                 for _ in range(scale_depth(blocks, deepen_factor))
             ]
             self.add_module(f'stage{i}', nn.Sequential(*layers))

@@ -4,7 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+from mmcv.cnn import ConvModule, build_conv_layer
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
@@ -14,8 +14,8 @@ from yolo_plugin.registry import MODELS, TASK_UTILS
 from ..layers.bbox_nms import batched_multiclass_nms
 from ..losses.iou_loss import aligned_iou
 from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
-from ..utils import (DARKNET_ACT, DARKNET_NORM, pad_instances, prior_prob_logit,
-                     scale_channels)
+from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_NORM, pad_instances,
+                     prior_prob_logit, scale_channels)
 from ..weights.class_transfer import adapt_class_outputs
 
 # The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
@@ -45,6 +45,8 @@ class YOLOv3Head(BaseDenseHead):
         widen_factor: multiplies both, as in the backbone (small variants).
         prior_generator: the anchors, per level.
         bbox_coder: the box parametrisation (``variant='v3'`` or ``'v5'``).
+        conv_cfg, norm_cfg, act_cfg: of the convs (``conv_cfg=None``:
+            ``nn.Conv2d``); the prediction convs have no BN or activation.
         obj_target: ``'binary'`` (1 at matches) or ``'iou'`` (the detached
             IoU of the matched prediction with its ground truth, YOLOv5).
         obj_level_weights: a factor a level on the objectness loss (YOLOv5's
@@ -66,6 +68,7 @@ class YOLOv3Head(BaseDenseHead):
                      type='YOLOPriorGenerator', anchors=COCO_ANCHORS,
                      strides=(32, 16, 8)),
                  bbox_coder: ConfigType = dict(type='YOLOBoxCoder', variant='v3'),
+                 conv_cfg: OptConfigType = DARKNET_CONV,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  loss_cls: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),
@@ -129,12 +132,12 @@ class YOLOv3Head(BaseDenseHead):
         self.test_cfg = test_cfg
         self.assigner = TASK_UTILS.build(train_cfg['assigner']) if train_cfg else None
 
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.bridge_convs = nn.ModuleList(
             ConvModule(c_in, c_out, 3, padding=1, **common)
             for c_in, c_out in zip(self.in_channels, self.out_channels))
         self.pred_convs = nn.ModuleList(
-            nn.Conv2d(c_out, self.num_base_priors * self.num_attrib, 1)
+            build_conv_layer(conv_cfg, c_out, self.num_base_priors * self.num_attrib, 1)
             for c_out in self.out_channels)
 
     def init_weights(self) -> None:

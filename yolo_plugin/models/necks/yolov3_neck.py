@@ -5,11 +5,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmdet.utils import ConfigType, OptMultiConfig
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 
 from yolo_plugin.registry import MODELS
-from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels
+from ..utils import DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels
 
 
 class YOLOv3DetectionBlock(BaseModule):
@@ -17,10 +17,10 @@ class YOLOv3DetectionBlock(BaseModule):
     alternating ``channels`` and ``2 * channels``.
     ``(B, in_channels, H, W) -> (B, channels, H, W)``."""
 
-    def __init__(self, in_channels: int, channels: int, norm_cfg: ConfigType,
-                 act_cfg: ConfigType) -> None:
+    def __init__(self, in_channels: int, channels: int, conv_cfg: OptConfigType,
+                 norm_cfg: ConfigType, act_cfg: ConfigType) -> None:
         super().__init__()
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         layers = []
         for i in range(5):
             kernel = 1 if i % 2 == 0 else 3
@@ -47,12 +47,15 @@ class YOLOv3Neck(BaseModule):
         in_channels: backbone channels, deepest first (``(1024, 512, 256)``).
         out_channels: output channels, deepest first (``(512, 256, 128)``).
         widen_factor: multiplies both, as in the backbone (small variants).
+        conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
+            ``nn.Conv2d``).
     """
 
     def __init__(self,
                  in_channels: Sequence[int] = (1024, 512, 256),
                  out_channels: Sequence[int] = (512, 256, 128),
                  widen_factor: float = 1.0,
+                 conv_cfg: OptConfigType = DARKNET_CONV,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
@@ -65,7 +68,7 @@ class YOLOv3Neck(BaseModule):
         out_channels = [scale_channels(c, widen_factor) for c in out_channels]
         self.in_channels = tuple(in_channels)
         self.out_channels = tuple(out_channels)
-        common = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        common = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.detect_blocks = nn.ModuleList()
         self.lateral_convs = nn.ModuleList()
         for level, (c_in, c_out) in enumerate(zip(in_channels, out_channels)):
