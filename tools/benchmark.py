@@ -13,12 +13,14 @@ import argparse
 import json
 import shlex
 import sys
+import time
 
 from yolo_plugin.utils.benchmark import (AMP_DTYPES, BenchmarkSettings, default_amp_dtype,
                                          plot_sweep, profile_models,
                                          run_benchmark, run_sweep)
 
-QUICK = dict(warmup=1, repeats=3, data_images=16)
+START = time.monotonic()
+QUICK = dict(warmup=1, repeats=3, data_images=8)
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,6 +42,9 @@ def parse_args() -> argparse.Namespace:
                         'bfloat16 on a CPU with native bfloat16, else none)')
     parser.add_argument('--no-channels-last', action='store_true')
     parser.add_argument('--no-fuse', action='store_true', help='keep BN unfused at inference')
+    parser.add_argument('--keep-freed-memory', action='store_true',
+                        help="time both models under our CPU training's allocator policy "
+                        "(freed memory kept for reuse) instead of glibc's default")
     parser.add_argument('--data-images', type=int,
                         help='demo KITTI frames for the data-loading rows (0: skip)')
     parser.add_argument('--model-config', default=BenchmarkSettings.model_config)
@@ -72,12 +77,15 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         widen_factor=args.widen_factor, device=args.device,
         amp_dtype=None if amp_dtype == 'none' else amp_dtype,
         channels_last=not args.no_channels_last, fuse_conv_bn=not args.no_fuse,
+        keep_freed_memory=args.keep_freed_memory,
         model_config=args.model_config, data_config=args.data_config, seed=args.seed,
         **defaults)
 
 
 def log(message: str) -> None:
-    print(f'[benchmark] {message}', file=sys.stderr, flush=True)
+    """``[benchmark 12 s] message`` on stderr: seconds since the start."""
+    print(f'[benchmark {time.monotonic() - START:4.0f} s] {message}', file=sys.stderr,
+          flush=True)
 
 
 def main() -> None:

@@ -88,6 +88,16 @@ def test_synthetic_batch_boxes_lie_inside_the_image():
     assert (boxes[..., 2:] - boxes[..., :2] >= 8).all()
 
 
+@pytest.mark.parametrize('keep', [False, True])
+def test_allocator_policy_only_when_asked(monkeypatch, keep):
+    """glibc's default policy unless ``keep_freed_memory``; then our CPU
+    training's, set once for the whole process (both models)."""
+    calls = []
+    monkeypatch.setattr(benchmark, 'keep_freed_memory_for_reuse', lambda: calls.append(1))
+    build_contestants(BenchmarkSettings(**TINY, data_images=0, keep_freed_memory=keep))
+    assert calls == ([1] if keep else [])
+
+
 def _samples(*images):
     """DetDataSamples of 64 x 64 images from (boxes, scores, labels) lists."""
     samples = []

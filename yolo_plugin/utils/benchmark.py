@@ -23,8 +23,10 @@ What each side runs:
   Every variant's row carries the target, so both precisions are judged.
 
 Timed calls take turns (see :func:`time_in_turns`); rows report medians.
-On the CPU the whole process runs with the allocator policy of CPU
-training (:func:`keep_freed_memory_for_reuse`), so it serves both models.
+On the CPU both models run under glibc's default allocator policy, or,
+with ``keep_freed_memory``, under that of our CPU training
+(:func:`keep_freed_memory_for_reuse`): it is process-wide, so it serves
+both models alike.
 """
 import copy
 import logging
@@ -99,6 +101,9 @@ class BenchmarkSettings:
         channels_last: our model in channels-last layout.
         fuse_conv_bn: fold BN into the convs for our inference.
         data_images: demo KITTI frames for the data-loading rows (0: skip).
+        keep_freed_memory: on the CPU, time both models under the allocator
+            policy of our CPU training (:func:`keep_freed_memory_for_reuse`)
+            instead of glibc's default.
         model_config: our model config (its ``model`` is used).
         data_config: the dataset config of the data-loading rows.
         seed: of the weights and the synthetic batch.
@@ -116,6 +121,7 @@ class BenchmarkSettings:
     channels_last: bool = True
     fuse_conv_bn: bool = True
     data_images: int = 32
+    keep_freed_memory: bool = False
     model_config: str = MODEL_CONFIG
     data_config: str = DATA_CONFIG
     seed: int = 0
@@ -378,9 +384,10 @@ class Contestants:
 
 
 def build_contestants(settings: BenchmarkSettings) -> Contestants:
-    """Both models and their optimizer wrappers; on the CPU, also the
-    allocator policy of CPU training for the whole process."""
-    if settings.device == 'cpu':
+    """Both models and their optimizer wrappers; on the CPU with
+    ``keep_freed_memory``, also the allocator policy of CPU training for the
+    whole process."""
+    if settings.device == 'cpu' and settings.keep_freed_memory:
         keep_freed_memory_for_reuse()
     ours, theirs = build_models(settings)
     # Inference runs on copies, so that training steps timed in between
