@@ -170,15 +170,18 @@ def test_traces_see_a_convolution():
     assert 'aten::_convolution' in graph and 'PythonOp' not in graph
 
 
-def test_darknet_float32_gradients_match_plain_convs():
-    """The whole backbone in float32, channels-last: every parameter's
-    gradient as with nn.Conv2d, to float32 rounding."""
-    ours = Darknet53(widen_factor=0.25, deepen_factor=0.33).to(memory_format=CL)
-    plain = Darknet53(widen_factor=0.25, deepen_factor=0.33, conv_cfg=None)
+def test_darknet_gradients_match_plain_convs():
+    """The whole backbone, channels-last, in float64 (in float32 the BN
+    gradients of the stem, sums with heavy cancellation, differ by up to
+    1e-3 between any two kernel orders): every parameter's gradient as
+    with nn.Conv2d."""
+    torch.manual_seed(0)
+    ours = Darknet53(widen_factor=0.25, deepen_factor=0.33).double().to(memory_format=CL)
+    plain = Darknet53(widen_factor=0.25, deepen_factor=0.33, conv_cfg=None).double()
     plain.load_state_dict(ours.state_dict())
-    x = torch.randn(2, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(2, 3, 96, 96, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     for model, images in ((ours, x.contiguous(memory_format=CL)), (plain, x)):
         sum(out.square().mean() for out in model(images)).backward()
     for (name, mine), theirs in zip(ours.named_parameters(), plain.parameters()):
         error = (mine.grad - theirs.grad).norm() / theirs.grad.norm()
-        assert error < 1e-4, name
+        assert error < 1e-9, name
