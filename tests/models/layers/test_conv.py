@@ -15,7 +15,7 @@ CL = torch.channels_last
 
 def _pair_of_convs(*args, **kwargs):
     reference = nn.Conv2d(*args, **kwargs).double()
-    ours = ChannelsLastConv2d(*args, **kwargs).double()
+    ours = ChannelsLastConv2d(*args, weight_grad='products', **kwargs).double()
     ours.load_state_dict(reference.state_dict())
     return reference, ours.to(memory_format=CL)
 
@@ -110,7 +110,7 @@ def test_native_kernels_outside_channels_last_cpu_training(situation):
     is exactly nn.Conv2d."""
     groups = 2 if situation == 'groups' else 1
     in_channels = 3 if situation == 'rgb_input' else 8
-    conv = ChannelsLastConv2d(in_channels, 6, 3, padding=1, groups=groups)
+    conv = ChannelsLastConv2d(in_channels, 6, 3, padding=1, groups=groups, weight_grad='products')
     x = torch.randn(2, in_channels, 8, 8)
     if situation != 'nchw':
         conv = conv.to(memory_format=CL)
@@ -131,6 +131,28 @@ def test_native_kernels_outside_channels_last_cpu_training(situation):
     assert type(y.grad_fn).__name__ == 'ConvolutionBackward0'
     torch.testing.assert_close(y.float(), nn.Conv2d.forward(conv, x).float(), rtol=0.02,
                                atol=0.02)
+
+
+@pytest.mark.parametrize('capability, products', [('AVX2', True), ('DEFAULT', True),
+                                                  ('AVX512', False)])
+def test_auto_takes_the_products_where_onednn_is_slower(monkeypatch, capability, products):
+    """``'auto'``: products on CPUs without AVX-512 (oneDNN's channels-last
+    weight gradient is ``jit:avx2`` there), oneDNN's kernel on AVX-512;
+    ``'native'`` never, ``'products'`` always."""
+    monkeypatch.setattr(torch.backends.cpu, 'get_cpu_capability', lambda: capability)
+    x = torch.randn(2, 8, 8, 8).contiguous(memory_format=CL)
+    expected = {'auto': products, 'products': True, 'native': False}
+    for mode, want_products in expected.items():
+        conv = ChannelsLastConv2d(8, 6, 3, padding=1, weight_grad=mode).to(memory_format=CL)
+        node = type(conv(x).grad_fn).__name__
+        assert node == ('_GemmWeightGradConv2dBackward' if want_products else
+                        'ConvolutionBackward0'), mode
+        assert f"weight_grad='{mode}'" in repr(conv)
+
+
+def test_unknown_weight_grad_mode_is_an_error():
+    with pytest.raises(ValueError, match="weight_grad must be one of .* got 'blas'"):
+        ChannelsLastConv2d(8, 6, 3, weight_grad='blas')
 
 
 def test_models_build_it_by_default_and_plain_conv2d_on_request():
@@ -176,7 +198,9 @@ def test_darknet_gradients_match_plain_convs():
     1e-3 between any two kernel orders): every parameter's gradient as
     with nn.Conv2d."""
     torch.manual_seed(0)
-    ours = Darknet53(widen_factor=0.25, deepen_factor=0.33).double().to(memory_format=CL)
+    products = dict(type=ChannelsLastConv2d, weight_grad='products')
+    ours = Darknet53(widen_factor=0.25, deepen_factor=0.33,
+                     conv_cfg=products).double().to(memory_format=CL)
     plain = Darknet53(widen_factor=0.25, deepen_factor=0.33, conv_cfg=None).double()
     plain.load_state_dict(ours.state_dict())
     x = torch.randn(2, 3, 96, 96, dtype=torch.float64, generator=torch.Generator().manual_seed(0))

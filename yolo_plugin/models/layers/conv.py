@@ -21,7 +21,11 @@ which BLAS runs close to the CPU's peak. Two ways to lay the products out:
   ``k*k`` times the input but the product is wider. Best on small maps.
 
 Over Darknet-53's convs at 320 px the weight gradients take about 60 % of
-oneDNN's time on an AVX2 CPU (see BENCHMARKS.md).
+oneDNN's time on an AVX2 CPU (see BENCHMARKS.md). On CPUs with AVX-512,
+oneDNN has a direct channels-last weight-gradient kernel
+(``jit:avx512_core``) that runs near the CPU's peak and beats the products
+(1.2x to 3x over the same convs), so there the layer keeps it: see
+:func:`products_beat_onednn`.
 """
 from typing import List, Optional, Tuple
 
@@ -45,7 +49,21 @@ MIN_SHIFTED_ROWS_CHANNELS = 32
 # is faster there than either layout of products.
 MIN_IN_CHANNELS = 8
 
+# CPU capabilities (``torch.backends.cpu.get_cpu_capability()``) on which
+# oneDNN's own channels-last weight gradient is the faster one.
+ONEDNN_FAST_NHWC_WEIGHT_GRAD = ('AVX512', 'AMX')
+WEIGHT_GRAD_MODES = ('auto', 'products', 'native')
+
 _Pair = Tuple[int, int]
+
+
+def products_beat_onednn() -> bool:
+    """Whether the matrix products are the faster channels-last weight
+    gradient on this CPU: yes where oneDNN's kernel for it is ``jit:avx2``
+    (AVX2 CPUs, about half the speed of its forward convolution), no on
+    CPUs with AVX-512 (a direct kernel near the CPU's peak)."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return not capability.startswith(ONEDNN_FAST_NHWC_WEIGHT_GRAD)
 
 
 def conv2d_weight_grad_nhwc(grad_output: torch.Tensor, input: torch.Tensor,
@@ -168,7 +186,26 @@ class ChannelsLastConv2d(nn.Conv2d):
     (:func:`conv2d_weight_grad_nhwc`); same forward, same parameters and
     state dict. Everywhere else (GPU, NCHW input, no gradient, autocast,
     groups, non-zero padding modes, fewer than ``MIN_IN_CHANNELS`` input
-    channels, ``torch.jit`` tracing) it is ``nn.Conv2d``."""
+    channels, ``torch.jit`` tracing) it is ``nn.Conv2d``.
+
+    Args:
+        *args, **kwargs: those of ``nn.Conv2d``.
+        weight_grad: ``'auto'`` (the products where
+            :func:`products_beat_onednn`, decided when the layer is built),
+            ``'products'`` or ``'native'`` (always ``nn.Conv2d``'s kernels).
+    """
+
+    def __init__(self, *args, weight_grad: str = 'auto', **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if weight_grad not in WEIGHT_GRAD_MODES:
+            raise ValueError(f'ChannelsLastConv2d: weight_grad must be one of '
+                             f'{WEIGHT_GRAD_MODES}, got {weight_grad!r}')
+        self.weight_grad = weight_grad
+        self.use_products = (weight_grad == 'products'
+                             or (weight_grad == 'auto' and products_beat_onednn()))
+
+    def extra_repr(self) -> str:
+        return f'{super().extra_repr()}, weight_grad={self.weight_grad!r}'
 
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
@@ -178,7 +215,7 @@ class ChannelsLastConv2d(nn.Conv2d):
         return super()._conv_forward(input, weight, bias)
 
     def _gemm_weight_grad(self, input: torch.Tensor, weight: torch.Tensor) -> bool:
-        return (weight.requires_grad and torch.is_grad_enabled()
+        return (self.use_products and weight.requires_grad and torch.is_grad_enabled()
                 and not torch.jit.is_tracing()  # traces (FLOP counts, export) see the conv
                 and self.in_channels >= MIN_IN_CHANNELS
                 and input.device.type == 'cpu'
