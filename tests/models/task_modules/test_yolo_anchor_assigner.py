@@ -109,18 +109,22 @@ def reference_ignored(pred_boxes, gt_boxes, ignore_boxes, iou_thr, iof_thr):
             for preds, gts, igns in zip(pred_boxes, gt_boxes, ignore_boxes)]
 
 
-def test_ignored_negatives_equal_reference():
+@pytest.mark.parametrize('iou_thr, iof_thr', [(0.5, 0.5), (0.2, 0.7), (0.7, 0.2), (0.0, 0.9)])
+def test_ignored_negatives_equal_reference(iou_thr, iof_thr):
     generator = torch.Generator().manual_seed(0)
-    preds = [random_boxes(generator, 50) for _ in range(3)]
+    preds = [random_boxes(generator, 200) for _ in range(3)]
     gts = [random_boxes(generator, n) for n in (4, 0, 2)]
     ignores = [random_boxes(generator, n) for n in (1, 2, 0)]
     as_instances = [[InstanceData(bboxes=torch.tensor(b).reshape(-1, 4)) for b in group]
                     for group in (gts, ignores)]
     gt_boxes, _, gt_valid = pad_instances(as_instances[0], 3, torch.device('cpu'))
     ign_boxes, _, ign_valid = pad_instances(as_instances[1], 3, torch.device('cpu'))
-    ignored = YOLOAnchorAssigner(ignore_iou_thr=0.5, ignore_iof_thr=0.5).ignored_negatives(
+    # Boxes marked invalid count for nothing, whatever their coordinates.
+    gt_boxes[1] = gt_boxes[0]
+    ign_boxes[2] = ign_boxes[1]
+    ignored = YOLOAnchorAssigner(ignore_iou_thr=iou_thr, ignore_iof_thr=iof_thr).ignored_negatives(
         torch.tensor(preds), gt_boxes, gt_valid, ign_boxes, ign_valid)
-    expected = reference_ignored(preds, gts, ignores, 0.5, 0.5)
+    expected = reference_ignored(preds, gts, ignores, iou_thr, iof_thr)
     assert ignored.tolist() == expected
     assert any(any(row) for row in expected) and not all(all(row) for row in expected)
 

@@ -166,18 +166,24 @@ class YOLOv3Head(BaseDenseHead):
                      zip(x, self.bridge_convs, self.pred_convs))
         return maps,
 
-    def flatten_preds(self, pred_maps: Sequence[Tensor], num_attrib: int = -1) -> Tensor:
+    def flatten_preds(self, pred_maps: Sequence[Tensor], num_attrib: int = -1,
+                      attribute_major: bool = False) -> Tensor:
         """Level maps -> ``(B, N, num_attrib)`` in the order of
         :class:`YOLOPriors`; ``num_attrib`` (default all ``5 + K``) keeps
-        each anchor's first outputs only, copying no more than those."""
+        each anchor's first outputs only, copying no more than those. With
+        ``attribute_major`` the result is a view of ``(num_attrib, B, N)``
+        memory: each attribute a contiguous ``(B, N)`` plane, on which
+        elementwise work vectorises."""
         num_attrib = self.num_attrib if num_attrib < 0 else num_attrib
         flat = []
         for m in pred_maps:
             num_imgs, _, height, width = m.shape
             m = m.view(num_imgs, self.num_base_priors, self.num_attrib, height, width)
-            flat.append(m[:, :, :num_attrib].permute(0, 3, 4, 1, 2).reshape(
-                num_imgs, -1, num_attrib))
-        return torch.cat(flat, dim=1)
+            m = m[:, :, :num_attrib].permute(2, 0, 3, 4, 1)  # (attrib, B, H, W, A)
+            flat.append(m.reshape(num_attrib, num_imgs, -1))
+        if attribute_major:
+            return torch.cat(flat, dim=2).permute(1, 2, 0)
+        return torch.cat([level.permute(1, 2, 0) for level in flat], dim=1)
 
     def gather_preds(self, pred_maps: Sequence[Tensor], priors: YOLOPriors,
                      batch_idx: Tensor, prior_idx: Tensor) -> Tensor:
@@ -233,7 +239,7 @@ class YOLOv3Head(BaseDenseHead):
         pred_maps = [m if m.is_contiguous() or m.is_contiguous(
             memory_format=torch.channels_last) else m.contiguous() for m in pred_maps]
         pred_maps = [m.float() for m in pred_maps]
-        box_obj = self.flatten_preds(pred_maps, num_attrib=5)  # (B, N, 5)
+        box_obj = self.flatten_preds(pred_maps, num_attrib=5, attribute_major=True)  # (B, N, 5)
         priors = self.grid_priors(pred_maps)
         gt_boxes, gt_labels, gt_valid = pad_instances(batch_gt_instances, num_imgs, device)
         ign_boxes, _, ign_valid = pad_instances(batch_gt_instances_ignore, num_imgs, device)

@@ -203,33 +203,41 @@ class YOLOAnchorAssigner:
         ignored = torch.zeros(pred_boxes.shape[:2], dtype=torch.bool,
                               device=pred_boxes.device)
         if self.ignore_iou_thr is not None and gt_boxes.shape[1] > 0:
-            ignored |= max_overlap(planes, gt_boxes, gt_valid, 'iou') > self.ignore_iou_thr
+            ignored |= overlap_exceeds(planes, gt_boxes, gt_valid, 'iou', self.ignore_iou_thr)
         if self.ignore_iof_thr is not None and ignore_boxes.shape[1] > 0:
-            ignored |= max_overlap(planes, ignore_boxes, ignore_valid,
-                                   'iof') > self.ignore_iof_thr
+            ignored |= overlap_exceeds(planes, ignore_boxes, ignore_valid, 'iof',
+                                       self.ignore_iof_thr)
         return ignored
 
 
-def max_overlap(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor,
-                mode: str) -> torch.Tensor:
-    """Highest IoU (``mode='iou'``) or intersection over the prediction's
-    area (``'iof'``) of each prediction with the valid boxes of its image.
+def overlap_exceeds(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tensor,
+                    mode: str, thr: float) -> torch.Tensor:
+    """Whether each prediction's IoU (``mode='iou'``) or intersection over
+    its own area (``'iof'``) with some valid box of its image exceeds
+    ``thr >= 0``.
+
+    Compared without a division: ``inter / union > t`` is ``inter > t / (1
+    + t) * (area_p + area_g)`` and ``inter / area_p > t`` is ``inter > t *
+    area_p``, so the ``(B, M, N)`` work is the intersection, one sum and one
+    comparison. Invalid boxes are zeroed: they intersect nothing.
 
     Args:
         planes: ``(4, B, 1, N)`` predictions, coordinate planes x1, y1, x2, y2.
         boxes: ``(B, M, 4)``; valid: ``(B, M)``.
 
     Returns:
-        ``(B, N)``; 0 where an image has no valid box.
+        ``(B, N)`` bool.
     """
     px1, py1, px2, py2 = planes
+    boxes = boxes * valid[..., None]
     gx1, gy1, gx2, gy2 = boxes.permute(2, 0, 1)[..., None]  # each (B, M, 1)
     inter = ((torch.minimum(px2, gx2) - torch.maximum(px1, gx1)).clamp_(min=0) *
              (torch.minimum(py2, gy2) - torch.maximum(py1, gy1)).clamp_(min=0))  # (B, M, N)
     pred_area = (px2 - px1).clamp(min=0) * (py2 - py1).clamp(min=0)  # (B, 1, N)
     if mode == 'iou':
-        denominator = pred_area + (gx2 - gx1).clamp(min=0) * (gy2 - gy1).clamp(min=0) - inter
+        scale = thr / (1 + thr)
+        gt_area = (gx2 - gx1).clamp(min=0) * (gy2 - gy1).clamp(min=0)  # (B, M, 1)
+        bound = pred_area * scale + gt_area * scale  # (B, M, N)
     else:
-        denominator = pred_area
-    overlap = inter / denominator.clamp(min=1e-6)
-    return overlap.masked_fill_(~valid[..., None], 0).amax(1)
+        bound = pred_area * thr  # (B, 1, N)
+    return (inter > bound).any(1)

@@ -41,17 +41,23 @@ class YOLOBoxCoder:
             strides: ``(N,)`` pixels a cell.
 
         Returns:
-            ``(..., N, 4)`` boxes ``(x1, y1, x2, y2)`` in input pixels, fp32.
+            ``(..., N, 4)`` boxes ``(x1, y1, x2, y2)`` in input pixels, fp32,
+            a view of coordinate-major ``(4, ..., N)`` memory.
         """
-        deltas = deltas.float()
+        # Coordinate planes (4, ..., N): contiguous when ``deltas`` is a view
+        # of attribute-major memory (the loss), where every op vectorises.
+        planes = deltas.float().movedim(-1, 0)
+        batch_dims = (1, ) * (planes.dim() - 2)
+        cells = cells.t().reshape(2, *batch_dims, -1)  # (2, 1..., N)
+        anchors = anchors.t().reshape(2, *batch_dims, -1)
         if self.variant == 'v3':
-            centre = (deltas[..., :2].sigmoid() + cells) * strides[:, None]
-            size = deltas[..., 2:].clamp(max=self.max_log_ratio).exp() * anchors
+            centre = (planes[:2].sigmoid() + cells) * strides
+            size = planes[2:].clamp(max=self.max_log_ratio).exp() * anchors
         else:
-            centre = (deltas[..., :2].sigmoid() * 2 - 0.5 + cells) * strides[:, None]
-            size = (deltas[..., 2:].sigmoid() * 2).square() * anchors
+            centre = (planes[:2].sigmoid() * 2 - 0.5 + cells) * strides
+            size = (planes[2:].sigmoid() * 2).square() * anchors
         half = size / 2
-        return torch.cat((centre - half, centre + half), dim=-1)
+        return torch.cat((centre - half, centre + half)).movedim(0, -1)
 
     def encode(self, boxes: torch.Tensor, cells: torch.Tensor,
                anchors: torch.Tensor,
