@@ -22,13 +22,10 @@ MEASURE = textwrap.dedent(f'''
     import torch
     from yolo_plugin.utils.host_memory import (glibc, keep_freed_memory_for_reuse,
                                                return_freed_memory_to_os)
+    from yolo_plugin.utils.profiling import _status_kib
 
     def resident_bytes():
-        with open('/proc/self/status') as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError('no VmRSS line')
+        return _status_kib('VmRSS') * 1024
 
     def allocate_touch_free(trim=False):
         """Resident size after a written {SIZE}-byte tensor is freed (and,

@@ -16,8 +16,8 @@ What each side runs:
   ``channels_last`` (and so the matrix-product weight gradients of
   :class:`ChannelsLastConv2d` on CPUs without AVX-512), the same
   optimizer wrapper as mmdet's (fused SGD would copy every channels-last
-  weight to a contiguous one each step), conv + BN fused at inference; fp32 on the CPU, AMP (autocast to
-  ``amp_dtype``) on a GPU. Further rows time the other precision (on the
+  weight to a contiguous one each step), conv + BN fused at inference;
+  fp32 on the CPU, AMP (autocast to ``amp_dtype``) on a GPU. Further rows time the other precision (on the
   CPU: bfloat16, an opt-in that is faster but less exact; its training row
   runs ``BFloat16OptimWrapper``, what ``tools/train.py --amp`` selects).
   Every variant's row carries the target, so both precisions are judged.

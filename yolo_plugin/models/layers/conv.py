@@ -49,9 +49,10 @@ MIN_SHIFTED_ROWS_CHANNELS = 32
 # is faster there than either layout of products.
 MIN_IN_CHANNELS = 8
 
-# CPU capabilities (``torch.backends.cpu.get_cpu_capability()``) on which
-# oneDNN's own channels-last weight gradient is the faster one.
-ONEDNN_FAST_NHWC_WEIGHT_GRAD = ('AVX512', 'AMX')
+# The CPU capability (``torch.backends.cpu.get_cpu_capability()``; CPUs with
+# AMX report it too) on which oneDNN's own channels-last weight gradient is
+# the faster one.
+ONEDNN_FAST_NHWC_WEIGHT_GRAD = 'AVX512'
 WEIGHT_GRAD_MODES = ('auto', 'products', 'native')
 
 _Pair = Tuple[int, int]
