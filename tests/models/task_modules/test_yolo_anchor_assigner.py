@@ -138,3 +138,10 @@ def test_invalid_arguments_raise():
         YOLOAnchorAssigner(collisions='merge')
     with pytest.raises(ValueError, match='neighbor_cells'):
         YOLOAnchorAssigner(match='max_iou', neighbor_cells=True)
+    for thr in (-0.1, 1.5):
+        with pytest.raises(ValueError, match='ignore_iou_thr'):
+            YOLOAnchorAssigner(ignore_iou_thr=thr)
+        with pytest.raises(ValueError, match='ignore_iof_thr'):
+            YOLOAnchorAssigner(ignore_iof_thr=thr)
+    for thr in (None, 0.0, 1.0):  # the ends and "off" are accepted
+        YOLOAnchorAssigner(ignore_iou_thr=thr, ignore_iof_thr=thr)

@@ -71,6 +71,10 @@ class YOLOAnchorAssigner:
             raise ValueError(f'YOLOAnchorAssigner: anchor_t must exceed 1, got {anchor_t}')
         if neighbor_cells and match != 'ratio':
             raise ValueError("YOLOAnchorAssigner: neighbor_cells needs match='ratio'")
+        for name, thr in (('ignore_iou_thr', ignore_iou_thr), ('ignore_iof_thr', ignore_iof_thr)):
+            if thr is not None and not 0 <= thr <= 1:
+                raise ValueError(f'YOLOAnchorAssigner: {name} must be in [0, 1] or None, '
+                                 f'got {thr}')
         self.match = match
         self.anchor_t = anchor_t
         self.neighbor_cells = neighbor_cells
@@ -214,7 +218,7 @@ def overlap_exceeds(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tens
                     mode: str, thr: float) -> torch.Tensor:
     """Whether each prediction's IoU (``mode='iou'``) or intersection over
     its own area (``'iof'``) with some valid box of its image exceeds
-    ``thr >= 0``.
+    ``thr`` in ``[0, 1]`` (the assigner checks it).
 
     Compared without a division: ``inter / union > t`` is ``inter > t / (1
     + t) * (area_p + area_g)`` and ``inter / area_p > t`` is ``inter > t *
