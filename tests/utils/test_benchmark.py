@@ -30,7 +30,10 @@ DATA_KEYS = {'image_loading', 'train_pipeline'}
 
 @pytest.fixture(scope='module')
 def tiny_result():
-    return run_benchmark(BenchmarkSettings(**TINY, data_images=2), log=lambda message: None)
+    # Row keys as on a CPU without native bfloat16 (fp32 recommended), on any CPU.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(benchmark, 'cpu_has_native_bfloat16', lambda: False)
+        return run_benchmark(BenchmarkSettings(**TINY, data_images=2), log=lambda message: None)
 
 
 def test_rows_cover_every_measurement_with_positive_numbers(tiny_result):
@@ -191,6 +194,38 @@ def test_cpu_mixed_precision_rows_only_with_native_bfloat16(monkeypatch, native,
     monkeypatch.setattr(benchmark, 'cpu_has_native_bfloat16', lambda: native)
     assert benchmark.default_amp_dtype('cpu') == expected
     assert benchmark.default_amp_dtype('cuda') == 'float16'
+
+
+@pytest.mark.parametrize('device, amp_dtype, native, train, inference', [
+    ('cpu', 'bfloat16', True, True, False),  # bfloat16 training, fp32 inference
+    ('cpu', 'bfloat16', False, False, False),  # emulated bfloat16: fp32
+    ('cpu', None, True, False, False),
+    ('cuda', 'float16', False, True, True),  # AMP on a GPU
+    ('cuda', None, True, False, False),
+])
+def test_recommended_precision(monkeypatch, device, amp_dtype, native, train, inference):
+    monkeypatch.setattr(benchmark, 'cpu_has_native_bfloat16', lambda: native)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    settings = BenchmarkSettings(**dict(TINY, device=device, amp_dtype=amp_dtype))
+    assert settings.amp_recommended('train') is train
+    assert settings.amp_recommended('inference') is inference
+    assert benchmark.recommended_variant(settings, 'train') == (
+        'ours_amp' if train else 'ours_fp32')
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_recommended_variant_row_comes_first_under_the_plain_key(monkeypatch, native):
+    monkeypatch.setattr(benchmark, 'cpu_has_native_bfloat16', lambda: native)
+    settings = BenchmarkSettings(**TINY)
+    times = dict(ours_fp32=[0.95], ours_amp=[0.4], mmdet=[1.0])
+    rows = benchmark._variant_rows('train_step', 'train', 'training step', times, settings, 2)
+    recommended, other = ('amp', 'fp32') if native else ('fp32', 'amp')
+    assert [row.key for row in rows] == ['train_step', f'train_step_ours_{other}']
+    assert rows[0].ours == pytest.approx(times[f'ours_{recommended}'][0] * 1000)
+    assert rows[0].name.endswith('autocast bfloat16' if native else 'fp32')
+    assert [row.met for row in rows] == ([True, False] if native else [False, True])
+    inference = benchmark._variant_rows('inference', 'inference', 'inference', times, settings, 2)
+    assert [row.key for row in inference] == ['inference', 'inference_ours_amp']
 
 
 def test_settings_refuse_bad_values():

@@ -17,10 +17,12 @@ What each side runs:
   :class:`ChannelsLastConv2d` on CPUs without AVX-512), the same
   optimizer wrapper as mmdet's (fused SGD would copy every channels-last
   weight to a contiguous one each step), conv + BN fused at inference;
-  fp32 on the CPU, AMP (autocast to ``amp_dtype``) on a GPU. Further rows time the other precision (on the
-  CPU: bfloat16, an opt-in that is faster but less exact; its training row
-  runs ``BFloat16OptimWrapper``, what ``tools/train.py --amp`` selects).
-  Every variant's row carries the target, so both precisions are judged.
+  mixed precision where :meth:`BenchmarkSettings.amp_recommended` says:
+  AMP (autocast to ``amp_dtype``) on a GPU, bfloat16 training on a CPU
+  with native bfloat16 (``BFloat16OptimWrapper``, what ``tools/train.py
+  --amp`` selects there), fp32 otherwise. Further rows time the other
+  precision (fp32 training; bfloat16 inference on the CPU, an opt-in);
+  every variant's row carries the target, so both precisions are judged.
 
 Timed calls take turns (see :func:`time_in_turns`); rows report medians.
 On the CPU both models run under glibc's default allocator policy, or,
@@ -96,8 +98,8 @@ class BenchmarkSettings:
         device: ``'cpu'`` or ``'cuda'``.
         amp_dtype: autocast dtype of our mixed-precision rows:
             ``'bfloat16'``, ``'float16'`` (GPU only) or ``None`` (no such
-            rows). On a GPU our training and inference use it; on the CPU
-            only the opt-in inference row does.
+            rows); the recommended rows use it where
+            :meth:`amp_recommended` says.
         channels_last: our model in channels-last layout.
         fuse_conv_bn: fold BN into the convs for our inference.
         data_images: demo KITTI frames for the data-loading rows (0: skip).
@@ -152,12 +154,19 @@ class BenchmarkSettings:
     def torch_device(self) -> torch.device:
         return torch.device(self.device)
 
-    @property
-    def gpu_amp(self) -> bool:
-        """Whether our recommended configuration runs mixed precision: on a
-        GPU (mmengine's AmpOptimWrapper trains nowhere else, and bfloat16
-        inference on the CPU is an opt-in)."""
-        return self.device == 'cuda' and self.amp_dtype is not None
+    def amp_recommended(self, kind: str) -> bool:
+        """Whether our recommended configuration of ``kind`` (``'train'`` or
+        ``'inference'``) runs mixed precision: on a GPU, both (mmengine's
+        ``AmpOptimWrapper``); on a CPU with native bfloat16, training
+        (``tools/train.py --amp``: as accurate as fp32 on the demo, see
+        BENCHMARKS.md); fp32 otherwise (emulated bfloat16 is slower than
+        fp32, and bfloat16 inference on the CPU changes which boxes survive
+        NMS, so it stays an opt-in)."""
+        if self.amp_dtype is None:
+            return False
+        if self.device == 'cuda':
+            return True
+        return kind == 'train' and self.amp_dtype == 'bfloat16' and cpu_has_native_bfloat16()
 
 
 @dataclass
@@ -428,10 +437,10 @@ def default_amp_dtype(device: str) -> Optional[str]:
     return 'bfloat16' if cpu_has_native_bfloat16() else None
 
 
-def recommended_variant(settings: BenchmarkSettings) -> str:
-    """Our variant in the configs' default precision: mixed precision on a
-    GPU, fp32 on the CPU (bfloat16 there is the ``--amp`` opt-in)."""
-    return 'ours_amp' if settings.gpu_amp else 'ours_fp32'
+def recommended_variant(settings: BenchmarkSettings, kind: str) -> str:
+    """Our variant of ``kind`` (``'train'`` or ``'inference'``) in the
+    precision we recommend (:meth:`BenchmarkSettings.amp_recommended`)."""
+    return 'ours_amp' if settings.amp_recommended(kind) else 'ours_fp32'
 
 
 def _amp_context(settings: BenchmarkSettings):
@@ -479,9 +488,11 @@ def training_calls(contestants: Contestants, settings: BenchmarkSettings,
     return {name: make(*run) for name, run in runs.items()}
 
 
-def head_to_head(calls: Dict[str, Callable], settings: BenchmarkSettings) -> Dict[str, Callable]:
-    """Our recommended variant and mmdet's, as ``ours`` and ``mmdet``."""
-    return dict(ours=calls[recommended_variant(settings)], mmdet=calls['mmdet'])
+def head_to_head(calls: Dict[str, Callable], settings: BenchmarkSettings,
+                 kind: str) -> Dict[str, Callable]:
+    """Our recommended variant of ``kind`` and mmdet's, as ``ours`` and
+    ``mmdet``."""
+    return dict(ours=calls[recommended_variant(settings, kind)], mmdet=calls['mmdet'])
 
 
 # ------------------------------------------------------------- measuring
@@ -504,12 +515,14 @@ def _ratio_row(key: str, name: str, unit: str, ours: float, theirs: float,
     return row
 
 
-def _variant_rows(key: str, title: str, times: Dict[str, List[float]],
+def _variant_rows(key: str, kind: str, title: str, times: Dict[str, List[float]],
                   settings: BenchmarkSettings, batch_size: int) -> List[Row]:
-    """One row of each of our variants against mmdet, each with the target;
-    the recommended one has ``key``, the others ``{key}_{variant}``."""
+    """One row of each of our variants of ``kind`` against mmdet, each with
+    the target; the recommended one first, with ``key``, the others
+    ``{key}_{variant}``."""
+    recommended = recommended_variant(settings, kind)
     labels = dict(ours_fp32='fp32', ours_amp=f'autocast {settings.amp_dtype}')
-    recommended = recommended_variant(settings)
+    labels = {recommended: labels.pop(recommended), **labels}
     return [
         _ratio_row(key if name == recommended else f'{key}_{name}',
                    f'{title}, ours {labels[name]}', 'ms / batch', _median_ms(times[name]),
@@ -551,7 +564,7 @@ def measure_inference(contestants: Contestants,
     outputs = {}
     times = time_in_turns(inference_calls(contestants, settings, batch, outputs),
                           settings.warmup, settings.repeats, settings.torch_device)
-    rows = _variant_rows('inference', 'inference incl. decode + NMS', times, settings,
+    rows = _variant_rows('inference', 'inference', 'inference incl. decode + NMS', times, settings,
                          settings.infer_batch_size)
     agreement = {f'{name}_vs_mmdet': detection_agreement(outputs['mmdet'], outputs[name])
                  for name in outputs if name != 'mmdet'}
@@ -565,7 +578,8 @@ def measure_training(contestants: Contestants,
     batch = synthetic_batch(settings.batch_size, settings, settings.seed)
     times = time_in_turns(training_calls(contestants, settings, batch), settings.warmup,
                           settings.repeats, settings.torch_device)
-    rows = _variant_rows('train_step', 'training step (fwd, loss, bwd, SGD)', times, settings,
+    rows = _variant_rows('train_step', 'train', 'training step (fwd, loss, bwd, SGD)', times,
+                         settings,
                          settings.batch_size)
     return rows, times
 
@@ -615,15 +629,16 @@ def measure_memory(contestants: Contestants, settings: BenchmarkSettings) -> Lis
     if device.type == 'cpu':
         return_freed_memory_to_os()
     rows = []
-    for key, name, calls in (
-            ('inference_memory', 'inference peak memory',
+    for key, kind, name, calls in (
+            ('inference_memory', 'inference', 'inference peak memory',
              inference_calls(contestants, settings,
                              synthetic_batch(settings.infer_batch_size, settings,
                                              settings.seed + 1))),
-            ('train_memory', 'training step peak memory',
+            ('train_memory', 'train', 'training step peak memory',
              training_calls(contestants, settings,
                             synthetic_batch(settings.batch_size, settings, settings.seed)))):
-        peaks = [peak_memory(call, device) for call in head_to_head(calls, settings).values()]
+        peaks = [peak_memory(call, device)
+                 for call in head_to_head(calls, settings, kind).values()]
         unit = 'MiB GPU allocated' if device.type == 'cuda' else 'MiB resident'
         rows.append(Row(key, name, unit, *(None if p is None else p / MIB for p in peaks)))
     return rows
@@ -733,11 +748,12 @@ def profile_models(settings: BenchmarkSettings, row_limit: int = 15) -> Dict[str
     contestants = build_contestants(settings)
     batch = synthetic_batch(settings.batch_size, settings, settings.seed)
     tables = {}
-    for kind, calls in (('inference', inference_calls(contestants, settings, batch)),
-                        ('train_step', training_calls(contestants, settings, batch))):
-        for side, call in head_to_head(calls, settings).items():
+    for name, kind, calls in (
+            ('inference', 'inference', inference_calls(contestants, settings, batch)),
+            ('train_step', 'train', training_calls(contestants, settings, batch))):
+        for side, call in head_to_head(calls, settings, kind).items():
             call()
-            tables[f'{kind}_{side}'] = top_operators(call, settings.torch_device, row_limit)
+            tables[f'{name}_{side}'] = top_operators(call, settings.torch_device, row_limit)
     return tables
 
 
@@ -760,7 +776,7 @@ def run_sweep(settings: BenchmarkSettings, batch_sizes: Sequence[int],
         for kind, kind_calls in (('train', training_calls(contestants, point, batch)),
                                  ('inference', inference_calls(contestants, point, batch))):
             calls.update({f'{kind}_{side}': call
-                          for side, call in head_to_head(kind_calls, point).items()})
+                          for side, call in head_to_head(kind_calls, point, kind).items()})
         times = time_in_turns(calls, settings.warmup, settings.repeats, settings.torch_device)
         results.append(dict(batch_size=batch_size, img_size=img_size,
                             **{name: _median_ms(t) for name, t in times.items()}))
