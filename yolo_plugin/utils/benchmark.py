@@ -791,10 +791,13 @@ def plot_sweep(points: List[dict], settings: BenchmarkSettings, out_file: str) -
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    series = (('train_ours', 'training, ours', 'C0', '-'),
-              ('train_mmdet', 'training, mmdet', 'C1', '-'),
-              ('inference_ours', 'inference, ours', 'C0', '--'),
-              ('inference_mmdet', 'inference, mmdet', 'C1', '--'))
+    def precision(kind: str) -> str:
+        return settings.amp_dtype if settings.amp_recommended(kind) else 'fp32'
+
+    series = (('train_ours', f'training, ours ({precision("train")})', 'C0', '-'),
+              ('train_mmdet', 'training, mmdet (fp32)', 'C1', '-'),
+              ('inference_ours', f'inference, ours ({precision("inference")})', 'C0', '--'),
+              ('inference_mmdet', 'inference, mmdet (fp32)', 'C1', '--'))
     panels = (('batch_size', 'img_size', settings.img_size, 'batch size (images)',
                f'input {settings.img_size} x {settings.img_size} px'),
               ('img_size', 'batch_size', settings.batch_size, 'input side (px)',
