@@ -122,10 +122,13 @@ def test_ignored_negatives_equal_reference(iou_thr, iof_thr):
     # Boxes marked invalid count for nothing, whatever their coordinates.
     gt_boxes[1] = gt_boxes[0]
     ign_boxes[2] = ign_boxes[1]
+    inputs = (torch.tensor(preds), gt_boxes, gt_valid, ign_boxes, ign_valid)
+    copies = [t.clone() for t in inputs]
     ignored = YOLOAnchorAssigner(ignore_iou_thr=iou_thr, ignore_iof_thr=iof_thr).ignored_negatives(
-        torch.tensor(preds), gt_boxes, gt_valid, ign_boxes, ign_valid)
+        *inputs)
     expected = reference_ignored(preds, gts, ignores, iou_thr, iof_thr)
     assert ignored.tolist() == expected
+    assert all(torch.equal(t, c) for t, c in zip(inputs, copies))  # in-place work on own buffers
     assert any(any(row) for row in expected) and not all(all(row) for row in expected)
 
 

@@ -220,10 +220,12 @@ def overlap_exceeds(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tens
     its own area (``'iof'``) with some valid box of its image exceeds
     ``thr`` in ``[0, 1]`` (the assigner checks it).
 
-    Compared without a division: ``inter / union > t`` is ``inter > t / (1
-    + t) * (area_p + area_g)`` and ``inter / area_p > t`` is ``inter > t *
-    area_p``, so the ``(B, M, N)`` work is the intersection, one sum and one
-    comparison. Invalid boxes are zeroed: they intersect nothing.
+    Compared without a division: ``inter / union > t`` is ``inter - s *
+    area_g > s * area_p`` with ``s = t / (1 + t)``, and ``inter / area_p >
+    t`` is ``inter > t * area_p``; the ``(B, M, N)`` work is the
+    intersection (computed in place: two ``(B, M, N)`` buffers in all), one
+    subtraction and one comparison. Invalid boxes are zeroed: they
+    intersect nothing.
 
     Args:
         planes: ``(4, B, 1, N)`` predictions, coordinate planes x1, y1, x2, y2.
@@ -235,13 +237,13 @@ def overlap_exceeds(planes: torch.Tensor, boxes: torch.Tensor, valid: torch.Tens
     px1, py1, px2, py2 = planes
     boxes = boxes * valid[..., None]
     gx1, gy1, gx2, gy2 = boxes.permute(2, 0, 1)[..., None]  # each (B, M, 1)
-    inter = ((torch.minimum(px2, gx2) - torch.maximum(px1, gx1)).clamp_(min=0) *
-             (torch.minimum(py2, gy2) - torch.maximum(py1, gy1)).clamp_(min=0))  # (B, M, N)
-    pred_area = (px2 - px1).clamp(min=0) * (py2 - py1).clamp(min=0)  # (B, 1, N)
+    inter = torch.minimum(px2, gx2).sub_(torch.maximum(px1, gx1)).clamp_(min=0)
+    inter.mul_(torch.minimum(py2, gy2).sub_(torch.maximum(py1, gy1)).clamp_(min=0))  # (B, M, N)
+    pred_area = (px2 - px1).clamp_(min=0).mul_((py2 - py1).clamp_(min=0))  # (B, 1, N)
     if mode == 'iou':
         scale = thr / (1 + thr)
-        gt_area = (gx2 - gx1).clamp(min=0) * (gy2 - gy1).clamp(min=0)  # (B, M, 1)
-        bound = pred_area * scale + gt_area * scale  # (B, M, N)
+        gt_area = (gx2 - gx1).clamp_(min=0).mul_((gy2 - gy1).clamp_(min=0))  # (B, M, 1)
+        inter.sub_(gt_area.mul_(scale))
     else:
-        bound = pred_area * thr  # (B, 1, N)
-    return (inter > bound).any(1)
+        scale = thr
+    return (inter > pred_area.mul_(scale)).any(1)
