@@ -579,8 +579,7 @@ def measure_training(contestants: Contestants,
     times = time_in_turns(training_calls(contestants, settings, batch), settings.warmup,
                           settings.repeats, settings.torch_device)
     rows = _variant_rows('train_step', 'train', 'training step (fwd, loss, bwd, SGD)', times,
-                         settings,
-                         settings.batch_size)
+                         settings, settings.batch_size)
     return rows, times
 
 
