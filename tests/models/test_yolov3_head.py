@@ -130,36 +130,119 @@ def test_label_smoothing_and_focal_change_their_losses_only():
     assert focal['loss_obj'] < plain['loss_obj'] and focal['loss_cls'] == plain['loss_cls']
 
 
-def test_predict_rescales_clips_and_limits():
-    head = build_head(test_cfg=dict(score_thr=0.0, conf_thr=0.0, nms=dict(iou_threshold=0.5),
-                                    max_per_img=7))
+ORI_SHAPE = (64, 80)  # (h, w): the (96, 160) input scaled by (2.0, 1.5) (w, h)
+RESIZED_METAS = [dict(img_shape=(IMG_H, IMG_W), ori_shape=ORI_SHAPE, scale_factor=(2.0, 1.5))] * 2
+
+
+def predict(head, maps, rescale=False, **cfg):
+    """The head's detections under ``cfg`` (no NMS, all candidates, no
+    thresholds unless given)."""
+    cfg = dict(dict(score_thr=0.0, nms=None, max_per_img=-1), **cfg)
+    return head.predict_by_feat(maps, RESIZED_METAS, cfg=cfg, rescale=rescale)
+
+
+def test_predict_rescales_to_original_pixels():
+    """x by the width factor, y by the height factor (IoU does not change
+    under axis scaling, so NMS keeps the same boxes)."""
+    head = build_head()
     maps = random_maps(6)
-    metas = [dict(img_shape=(IMG_H, IMG_W), ori_shape=(48, 80), scale_factor=(2.0, 2.0))] * 2
-    results = head.predict_by_feat(maps, metas, rescale=True)
-    assert len(results) == 2
-    for res in results:
-        assert len(res) == 7
-        assert res.bboxes.min() >= 0
-        assert (res.bboxes[:, 0::2] <= 80).all() and (res.bboxes[:, 1::2] <= 48).all()
+    cfg = dict(nms=dict(iou_threshold=0.5), max_per_img=30, score_thr=0.2)
+    rescaled = predict(head, maps, rescale=True, **cfg)
+    unscaled = predict(head, maps, rescale=False, **cfg)
+    for res, ref in zip(rescaled, unscaled):
+        assert len(res) == 30
+        assert torch.equal(res.labels, ref.labels) and torch.equal(res.scores, ref.scores)
+        torch.testing.assert_close(res.bboxes, ref.bboxes / torch.tensor([2.0, 1.5, 2.0, 1.5]))
+
+
+def test_predict_clips_to_the_image_only_when_asked():
+    head = build_head()
+    maps = random_maps(6, scale=2.0)
+    height, width = ORI_SHAPE
+    unclipped = torch.cat([res.bboxes for res in predict(head, maps, rescale=True)])
+    assert unclipped.min() < -10
+    assert unclipped[:, 0::2].max() > width + 10 and unclipped[:, 1::2].max() > height + 10
+    clipped = torch.cat([res.bboxes for res in predict(head, maps, rescale=True,
+                                                       clip_to_image=True)])
+    limits = torch.tensor([width, height, width, height], dtype=torch.float32)
+    torch.testing.assert_close(clipped, torch.minimum(unclipped.clamp(min=0), limits))
+
+
+def test_predict_keeps_the_best_max_per_img():
+    head = build_head()
+    maps = random_maps(6)
+    results = predict(head, maps, nms=dict(iou_threshold=0.5), max_per_img=7)
+    everything = predict(head, maps, nms=dict(iou_threshold=0.5), max_per_img=-1)
+    for res, full in zip(results, everything):
+        assert len(res) == 7 and len(full) > 7
+        assert torch.equal(res.scores, full.scores[:7])
         assert torch.equal(res.scores, res.scores.sort(descending=True).values)
-        assert res.labels.max() < NUM_CLASSES
-    unscaled = head.predict_by_feat(maps, metas, rescale=False,
-                                    cfg=dict(score_thr=0.0, max_per_img=7, clip_to_image=False,
-                                             nms=dict(iou_threshold=0.5)))
-    assert unscaled[0].bboxes.max() > 80
 
 
-def test_score_is_objectness_times_class():
-    head = build_head(test_cfg=dict(score_thr=0.0, nms=None, max_per_img=10**6,
-                                    clip_to_image=False))
-    maps = random_maps(7, num_imgs=1)
-    (res, ) = head.predict_by_feat(maps, METAS[:1])
-    flat = head.flatten_preds(maps)[0]
-    expected = flat[:, 4:5].sigmoid() * flat[:, 5:].sigmoid()
-    assert torch.allclose(res.scores.sort().values, expected.flatten().sort().values)
+def probabilities(head, maps):
+    """(B, N) objectness and (B, N, K) class probabilities of the maps."""
+    flat = head.flatten_preds(maps).sigmoid()
+    return flat[..., 4], flat[..., 5:]
+
+
+@pytest.mark.parametrize('candidate_score', ['class_prob', 'score'])
+def test_score_is_objectness_times_class(candidate_score):
+    head = build_head()
+    maps = random_maps(7)
+    objectness, class_prob = probabilities(head, maps)
+    for res, obj, cls in zip(predict(head, maps, candidate_score=candidate_score),
+                             objectness, class_prob):
+        expected = obj[:, None] * cls
+        torch.testing.assert_close(res.scores.sort().values, expected.flatten().sort().values)
+
+
+@pytest.mark.parametrize('candidate_score', ['class_prob', 'score'])
+@pytest.mark.parametrize('nms_pre, score_thr', [(-1, 0.6), (25, 0.0), (40, 0.3)])
+def test_score_thr_and_nms_pre_apply_to_the_candidate_score(candidate_score, nms_pre,
+                                                            score_thr):
+    """mmdet's YOLOV3Head: ``score_thr`` and ``nms_pre`` select (box, class)
+    pairs by class probability and objectness multiplies afterwards;
+    ``'score'``: both select by the detection score."""
+    head = build_head()
+    maps = random_maps(8)
+    objectness, class_prob = probabilities(head, maps)
+    detection_scores = objectness[..., None] * class_prob  # (B, N, K)
+    selecting = class_prob if candidate_score == 'class_prob' else detection_scores
+    results = predict(head, maps, candidate_score=candidate_score, score_thr=score_thr,
+                      nms_pre=nms_pre)
+    for res, select, scores in zip(results, selecting, detection_scores):
+        order = select.flatten().argsort(descending=True)
+        chosen = order[select.flatten()[order] > score_thr][:nms_pre if nms_pre > 0 else None]
+        assert 0 < len(chosen) < select.numel()
+        torch.testing.assert_close(res.scores.sort().values,
+                                   scores.flatten()[chosen].sort().values)
+        assert torch.equal(res.labels.sort().values, (chosen % NUM_CLASSES).sort().values)
+
+
+def test_conf_thr_applies_to_objectness():
+    head = build_head()
+    maps = random_maps(9)
+    objectness, class_prob = probabilities(head, maps)
+    results = predict(head, maps, conf_thr=0.4)
+    for res, obj, cls in zip(results, objectness, class_prob):
+        expected = (obj[obj >= 0.4][:, None] * cls[obj >= 0.4]).flatten()
+        torch.testing.assert_close(res.scores.sort().values, expected.sort().values)
+
+
+def test_min_bbox_size_drops_small_boxes():
+    head = build_head()
+    maps = random_maps(10)
+    everything = predict(head, maps)
+    large = predict(head, maps, min_bbox_size=20)
+    for res, full in zip(large, everything):
+        wide = ((full.bboxes[:, 2:] - full.bboxes[:, :2]) > 20).all(1)
+        assert 0 < wide.sum() < len(full)
+        assert torch.equal(res.scores, full.scores[wide])
 
 
 def test_config_errors():
+    with pytest.raises(ValueError, match='candidate_score'):
+        predict(build_head(), random_maps(0), candidate_score='objectness')
     with pytest.raises(ValueError, match='loss_box'):
         build_head(loss_box=dict(type='IoULoss'))
     with pytest.raises(ValueError, match='v3'):

@@ -42,8 +42,10 @@ model = dict(
             ignore_iou_thr=0.5,
             ignore_iof_thr=0.5)),
     test_cfg=dict(
+        candidate_score='score',
         nms_pre=1000,
         conf_thr=0.005,
         score_thr=0.005,
+        clip_to_image=True,
         nms=dict(type='nms', iou_threshold=0.45),
         max_per_img=100))

@@ -126,7 +126,7 @@ def test_every_tensor_maps_one_to_one(mmdet_yolov3, full_detector):
     assert all(converted[k].shape == ours[k].shape for k in ours)
 
 
-def test_predictions_match_mmdet(converted_pair):
+def test_raw_maps_match_mmdet(converted_pair):
     theirs, ours, images = converted_pair
     with torch.no_grad():
         their_maps = theirs(images, mode='tensor')[0]
@@ -135,30 +135,66 @@ def test_predictions_match_mmdet(converted_pair):
     # the raw maps differ by float rounding only (about 2e-5 here).
     for their_map, our_map in zip(their_maps, our_maps):
         torch.testing.assert_close(our_map, their_map, rtol=0, atol=5e-5)
-    # Thresholds with the same meaning in both heads: objectness >= conf_thr
-    # (the top 3% of priors, so NMS over all their classes stays fast), no
-    # score threshold, no top-k, no clipping.
-    objectness = torch.cat([m.view(IMAGES[0], NUM_ANCHORS, -1, *m.shape[2:])[:, :, 4].flatten()
-                            for m in their_maps]).sigmoid()
-    test_cfg = ConfigDict(nms_pre=10**6, score_thr=0.0, conf_thr=objectness.quantile(0.97).item(),
-                          nms=dict(type='nms', iou_threshold=0.45), max_per_img=100,
-                          clip_to_image=False)
-    theirs.bbox_head.test_cfg = ours.bbox_head.test_cfg = test_cfg
+
+
+def data_samples(scale_factor):
+    """Meta data of the images, resized from an original image by
+    ``scale_factor`` (w, h)."""
     height, width = IMAGES[2:]
-    samples = [
-        DetDataSample(metainfo=dict(img_shape=(height, width), ori_shape=(height, width),
+    ori_shape = (round(height / scale_factor[1]), round(width / scale_factor[0]))
+    return [
+        DetDataSample(metainfo=dict(img_shape=(height, width), ori_shape=ori_shape,
                                     pad_shape=(height, width), batch_input_shape=(height, width),
-                                    scale_factor=(1.0, 1.0))) for _ in range(IMAGES[0])
+                                    scale_factor=scale_factor)) for _ in range(IMAGES[0])
     ]
+
+
+@pytest.fixture(scope='module')
+def nchw_detector(converted_pair):
+    """Our converted detector in the plain NCHW layout."""
+    ours = copy.deepcopy(converted_pair[1])
+    ours.channels_last = False
+    return ours.to(memory_format=torch.contiguous_format)
+
+
+@pytest.mark.parametrize('layout', ['channels_last', 'nchw'])
+@pytest.mark.parametrize('rescale, scale_factor', [(False, (1.0, 1.0)), (True, (2.0, 1.5))])
+def test_detections_match_mmdet_under_its_test_cfg(converted_pair, nchw_detector, layout,
+                                                   rescale, scale_factor):
+    """mmdet's YOLOv3 ``test_cfg`` verbatim in both heads: the same
+    detections. The randomised prediction biases make about 50,000 (box,
+    class) pairs an image pass ``conf_thr`` and ``score_thr``, so
+    ``nms_pre`` and NMS both decide what is kept."""
+    theirs, ours, images = converted_pair
+    if layout == 'nchw':
+        ours = nchw_detector
+        assert all(p.is_contiguous() for p in ours.parameters())
+    test_cfg = copy.deepcopy(mmdet_model_config().test_cfg)
+    assert test_cfg == dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05, conf_thr=0.005,
+                            nms=dict(type='nms', iou_threshold=0.45), max_per_img=100)
+    theirs.bbox_head.test_cfg = test_cfg
+    ours.bbox_head.test_cfg = copy.deepcopy(test_cfg)
+    metas = [sample.metainfo for sample in data_samples(scale_factor)]
     with torch.no_grad():
-        their_results = theirs.predict(images, copy.deepcopy(samples), rescale=False)
-        our_results = ours.predict(images, copy.deepcopy(samples), rescale=False)
-    for their_result, our_result in zip(their_results, our_results):
-        expected, actual = their_result.pred_instances, our_result.pred_instances
-        assert len(expected) == 100 and expected.scores.unique().numel() > 50
+        maps = theirs(images, mode='tensor')[0]  # what mmdet's predict() runs
+        their_results = theirs.bbox_head.predict_by_feat(maps, metas, rescale=rescale)
+        our_results = [sample.pred_instances for sample in ours.predict(
+            images, data_samples(scale_factor), rescale=rescale)]
+    flat = ours.bbox_head.flatten_preds(maps).sigmoid()  # (B, N, 5 + K)
+    passing = ((flat[..., 4:5] >= test_cfg.conf_thr) & (flat[..., 5:] > test_cfg.score_thr))
+    assert (passing.flatten(1).sum(1) > 40 * test_cfg.nms_pre).all()
+    for expected, actual in zip(their_results, our_results):
+        assert len(expected) == test_cfg.max_per_img
+        assert len(actual) == len(expected)
         assert torch.equal(actual.labels, expected.labels)
         torch.testing.assert_close(actual.bboxes, expected.bboxes, rtol=0, atol=1e-3)
         torch.testing.assert_close(actual.scores, expected.scores, rtol=0, atol=1e-4)
+    # Each of our own options alone gives other detections on these images.
+    for option in (dict(candidate_score='score'), dict(clip_to_image=True)):
+        other_results = ours.bbox_head.predict_by_feat(maps, metas, dict(test_cfg, **option),
+                                                        rescale=rescale)
+        assert any(not torch.equal(other.labels, their.labels)
+                   for other, their in zip(other_results, their_results)), option
 
 
 def test_flops_match_paper_and_mmdet(mmdet_yolov3, full_detector):

@@ -1,4 +1,5 @@
 """The YOLOv3 head: outputs, loss of a whole batch at once, and prediction."""
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -58,6 +59,7 @@ class YOLOv3Head(BaseDenseHead):
     """
 
     reductions = ('image_sum', 'level_mean')
+    candidate_scores = ('class_prob', 'score')
 
     def __init__(self,
                  num_classes: int,
@@ -319,32 +321,53 @@ class YOLOv3Head(BaseDenseHead):
         """Detections of a batch: one decode of all levels and one per-class
         NMS of all images.
 
-        ``cfg`` (default ``test_cfg``) keys: ``score_thr`` (on objectness
-        times class probability), ``conf_thr`` (on objectness alone),
-        ``nms_pre`` (candidates an image before NMS), ``nms=dict(
-        iou_threshold=...)``, ``max_per_img``, ``clip_to_image`` (default
-        True).
+        ``cfg`` (default ``test_cfg``) keys, with mmdet's ``YOLOV3Head``
+        meaning and defaults, so that mmdet's YOLOv3 ``test_cfg`` gives
+        mmdet's detections:
+
+        - ``conf_thr``: candidates need an objectness of at least this;
+        - ``score_thr``, ``nms_pre``: candidates need a candidate score
+          above ``score_thr`` and are the ``nms_pre`` best of their image;
+        - ``candidate_score``: ``'class_prob'`` (default, mmdet's): the
+          candidate score is the class probability, objectness multiplies it
+          afterwards; ``'score'``: it is the detection score itself,
+          objectness x class probability;
+        - ``min_bbox_size``: boxes need a width and height above this
+          (pixels of the output); default -1, no check;
+        - ``clip_to_image``: clip boxes to the image before NMS (default
+          False, as mmdet);
+        - ``nms=dict(iou_threshold=...)`` (``None``: no NMS), ``max_per_img``.
+
+        ``with_nms=False``, as mmdet's, returns every candidate (best first,
+        no ``max_per_img``), for test-time augmentation to merge.
 
         Returns:
             One ``InstanceData`` an image: ``bboxes (n, 4)`` xyxy, in
             original-image pixels with ``rescale`` else input pixels,
-            ``scores (n,)``, ``labels (n,)``.
+            ``scores (n,)`` (objectness x class probability), ``labels
+            (n,)``.
         """
         cfg = self.test_cfg if cfg is None else cfg
+        candidate_score = cfg.get('candidate_score', 'class_prob')
+        if candidate_score not in self.candidate_scores:
+            raise ValueError(f'YOLOv3Head: test_cfg.candidate_score must be one of '
+                             f'{self.candidate_scores}, got {candidate_score!r}')
         num_imgs = pred_maps[0].shape[0]
         preds = self.flatten_preds(pred_maps)
         priors = self.grid_priors(pred_maps)
         boxes = self.bbox_coder.decode(preds[..., :4], priors.cells, priors.anchors,
                                        priors.strides)  # (B, N, 4)
         objectness = preds[..., 4].float().sigmoid()  # (B, N)
-        scores = preds[..., 5:].float().sigmoid() * objectness[..., None]  # (B, N, K)
+        scores = preds[..., 5:].float().sigmoid()  # (B, N, K) class probabilities
+        if candidate_score == 'score':
+            scores = scores * objectness[..., None]
         conf_thr = cfg.get('conf_thr', -1)
         if conf_thr > 0:
-            scores = scores.masked_fill((objectness < conf_thr)[..., None], 0)
+            scores = scores.masked_fill((objectness < conf_thr)[..., None], -math.inf)
         if rescale:
             scale = boxes.new_tensor([meta['scale_factor'] for meta in batch_img_metas])
             boxes = boxes / scale.repeat(1, 2)[:, None]
-        if cfg.get('clip_to_image', True):
+        if cfg.get('clip_to_image', False):
             shape_key = 'ori_shape' if rescale else 'img_shape'
             limits = boxes.new_tensor([meta[shape_key][1::-1] for meta in batch_img_metas])
             boxes = torch.minimum(boxes.clamp(min=0), limits.repeat(1, 2)[:, None])
@@ -353,8 +376,10 @@ class YOLOv3Head(BaseDenseHead):
             boxes, scores,
             score_thr=cfg.get('score_thr', 0.0),
             iou_threshold=nms_cfg['iou_threshold'] if with_nms and nms_cfg else None,
-            max_per_img=cfg.get('max_per_img', 100),
-            nms_pre=cfg.get('nms_pre', -1))
+            max_per_img=cfg.get('max_per_img', 100) if with_nms else -1,
+            nms_pre=cfg.get('nms_pre', -1),
+            score_factors=objectness if candidate_score == 'class_prob' else None,
+            min_bbox_size=cfg.get('min_bbox_size', -1))
         counts = torch.bincount(dets.batch_idx, minlength=num_imgs).tolist()
         return [
             InstanceData(bboxes=img_boxes, scores=img_scores, labels=img_labels)
