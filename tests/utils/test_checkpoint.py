@@ -1,7 +1,11 @@
 """Checkpoint files: mmengine checkpoints load with weights_only kept on,
-unsafe content is refused, broken files are named, writes are atomic."""
+unsafe content is refused (downloaded files too), broken files are named,
+writes are atomic."""
+import json
 import os
 import pickle
+import re
+import urllib.error
 
 import pytest
 import torch
@@ -9,10 +13,13 @@ from mmengine.fileio import get_file_backend
 from mmengine.logging import HistoryBuffer
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import checkpoint as mmengine_checkpoint
 from torch.utils.data import Dataset
 
+import yolo_plugin.utils.checkpoint as checkpoint_module
 from yolo_plugin.utils.checkpoint import (AtomicLocalBackend, CheckpointError,
                                           load_from_local_safe)
+from .malicious_checkpoint import save_malicious_checkpoint
 
 
 class TinyModel(BaseModel):
@@ -119,3 +126,102 @@ def test_local_writes_are_atomic(tmp_path, monkeypatch):
         backend.put(b'half-written', target)
     assert target.read_bytes() == b'good'
     assert os.listdir(tmp_path) == ['latest.pth']
+
+
+TINY_URL = 'https://download.example.com/models/tiny-0123abcd.pth'
+DARKNET53_URL = 'https://download.openmmlab.com/pretrain/third_party/darknet53-a628ea1b.pth'
+HUB_CACHE = 'torch/hub/checkpoints'
+# A checkpoint name, where mmengine finds its file (relative to the test's
+# folder: TORCH_HOME is torch/, MMENGINE_HOME mmengine/), and mmengine's own
+# loader of it.
+REMOTE_CHECKPOINTS = [
+    (TINY_URL, f'{HUB_CACHE}/tiny-0123abcd.pth', mmengine_checkpoint.load_from_http),
+    ('http://download.example.com/models/tiny-0123abcd.pth?download=1',
+     f'{HUB_CACHE}/tiny-0123abcd.pth', mmengine_checkpoint.load_from_http),
+    ('open-mmlab://darknet53', f'{HUB_CACHE}/darknet53-a628ea1b.pth',
+     mmengine_checkpoint.load_from_openmmlab),
+    ('openmmlab://darknet53', f'{HUB_CACHE}/darknet53-a628ea1b.pth',
+     mmengine_checkpoint.load_from_openmmlab),
+    # a deprecated name, replaced by detectron/resnet50_caffe
+    ('open-mmlab://resnet50_caffe', f'{HUB_CACHE}/resnet50_caffe-788b5fa3.pth',
+     mmengine_checkpoint.load_from_openmmlab),
+    # a name of open_mmlab.json in mmengine's home, a path relative to it
+    ('open-mmlab://tiny_local', 'mmengine/weights/tiny.pth',
+     mmengine_checkpoint.load_from_openmmlab),
+]
+
+
+@pytest.fixture
+def homes(tmp_path, monkeypatch):
+    """Empty torch and mmengine homes of this test alone (mmengine's home
+    adds ``tiny_local`` to the open-mmlab table), and a downloader that
+    fails as it does offline."""
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError(f'offline test, no download of {url}')
+
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine'))
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    (tmp_path / HUB_CACHE).mkdir(parents=True)
+    (tmp_path / 'mmengine' / 'weights').mkdir(parents=True)
+    (tmp_path / 'mmengine' / 'open_mmlab.json').write_text(
+        json.dumps(dict(tiny_local='weights/tiny.pth')))
+    return tmp_path
+
+
+@pytest.mark.parametrize('name, where, mmengine_loader', REMOTE_CHECKPOINTS)
+def test_remote_checkpoint_loads_from_where_mmengine_finds_it(name, where, mmengine_loader,
+                                                              homes):
+    source = TinyModel()
+    torch.save(dict(state_dict=source.state_dict()), homes / where)
+    model = TinyModel()
+    load_checkpoint(model, name)
+    assert torch.equal(model.linear.weight, source.linear.weight)
+    theirs = mmengine_loader(name)['state_dict']
+    assert torch.equal(theirs['linear.weight'], source.linear.weight)
+
+
+@pytest.mark.parametrize('name, where, mmengine_loader', REMOTE_CHECKPOINTS)
+def test_malicious_remote_checkpoint_is_refused(name, where, mmengine_loader, homes):
+    path = str(homes / where)
+    marker = save_malicious_checkpoint(path, dict(state_dict=TinyModel().state_dict()))
+    with pytest.raises(CheckpointError, match=re.escape(path)):
+        load_checkpoint(TinyModel(), name)
+    assert not os.path.exists(marker)
+
+
+def test_unknown_open_mmlab_name_is_named(homes):
+    with pytest.raises(CheckpointError, match="'darknet5' is not in mmengine's open-mmlab"):
+        load_checkpoint(TinyModel(), 'open-mmlab://darknet5')
+
+
+@pytest.fixture
+def downloads(homes, monkeypatch) -> list:
+    """The URLs and target paths downloaded, each a TinyModel checkpoint."""
+    calls = []
+
+    def download(url, path, *args, **kwargs):
+        calls.append((url, path))
+        torch.save(dict(state_dict=TinyModel().state_dict()), path)
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', download)
+    return calls
+
+
+def test_missing_file_is_downloaded_into_the_hub_cache_once(homes, downloads):
+    for _ in range(2):
+        load_checkpoint(TinyModel(), 'open-mmlab://darknet53')
+    assert downloads == [(DARKNET53_URL, str(homes / HUB_CACHE / 'darknet53-a628ea1b.pth'))]
+
+
+@pytest.mark.parametrize('rank', [0, 1])
+def test_rank_0_downloads_while_the_others_wait(rank, homes, downloads, monkeypatch):
+    """Two processes, each with an empty cache: rank 0 downloads before
+    the barrier, rank 1 after it (where rank 0's download is already in
+    a shared cache, it reads that)."""
+    monkeypatch.setattr(checkpoint_module, 'get_dist_info', lambda: (rank, 2))
+    monkeypatch.setattr(torch.distributed, 'barrier', lambda: downloads.append('barrier'))
+    load_checkpoint(TinyModel(), TINY_URL)
+    download = (TINY_URL, str(homes / HUB_CACHE / 'tiny-0123abcd.pth'))
+    assert downloads == ([download, 'barrier'] if rank == 0 else ['barrier', download])

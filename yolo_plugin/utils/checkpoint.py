@@ -6,19 +6,34 @@ few non-tensor objects: the message hub's ``HistoryBuffer`` with numpy
 arrays, config dicts) fail to load. Instead of turning that safety off, the
 loader here keeps ``weights_only=True`` and allow-lists exactly the types an
 mmengine checkpoint holds.
+
+Downloaded checkpoints need the same care: mmengine's ``load_from_http``
+(``http(s)://``, and ``open-mmlab://`` names that resolve to a URL) goes
+through torch.hub's ``load_state_dict_from_url``, which unpickles with
+``weights_only=False``. The loaders here download to the same place and load
+through the safe local loader.
 """
+import logging
 import os
 import os.path as osp
 import pickle
 import tempfile
 import zipfile
 from typing import Callable, List, Optional, Union
+from urllib.parse import urlparse
 
 import numpy as np
 import torch
+from mmengine.dist import get_dist_info
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as fileio_io
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import (CheckpointLoader, _get_mmengine_home,
+                                        get_deprecated_model_names,
+                                        get_external_models)
+
+HTTP_PREFIXES = ('http://', 'https://')
+OPENMMLAB_PREFIXES = ('open-mmlab://', 'openmmlab://')
 
 
 class CheckpointError(RuntimeError):
@@ -84,11 +99,83 @@ def load_from_local_safe(filename: str,
             f'{error})') from error
 
 
+def hub_cache_path(url: str) -> str:
+    """Where torch.hub's ``load_state_dict_from_url`` (so mmengine's
+    ``load_from_http``) keeps the download of ``url``:
+    ``torch.hub.get_dir()/checkpoints/<file name of the URL>``."""
+    return osp.join(torch.hub.get_dir(), 'checkpoints', osp.basename(urlparse(url).path))
+
+
+def download_to_hub_cache(url: str) -> str:
+    """The path of ``url`` in torch.hub's checkpoint cache, downloading it
+    there first when it is missing."""
+    cached = hub_cache_path(url)
+    if not osp.exists(cached):
+        os.makedirs(osp.dirname(cached), exist_ok=True)
+        torch.hub.download_url_to_file(url, cached, progress=os.isatty(0))
+    return cached
+
+
+def load_from_http_safe(filename: str,
+                        map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """mmengine's ``load_from_http`` loading through
+    :func:`load_from_local_safe`: rank 0 downloads into torch.hub's cache,
+    the other ranks wait for it and then read the cache (downloading
+    themselves where their machine's cache lacks the file)."""
+    rank, world_size = get_dist_info()
+    if rank == 0:
+        cached = download_to_hub_cache(filename)
+    if world_size > 1:
+        torch.distributed.barrier()
+        if rank > 0:
+            cached = download_to_hub_cache(filename)
+    return load_from_local_safe(cached, map_location)
+
+
+def resolve_openmmlab(filename: str) -> str:
+    """The URL, or the file under mmengine's home, that mmengine's
+    ``load_from_openmmlab`` resolves ``open-mmlab://NAME`` (or
+    ``openmmlab://NAME``) to: deprecated names replaced, then looked up in
+    mmengine's table (with ``open_mmlab.json`` of mmengine's home).
+
+    Raises:
+        CheckpointError: when the name is not in the table.
+    """
+    prefix, name = filename.split('://', 1)
+    deprecated = get_deprecated_model_names()
+    if name in deprecated:
+        print_log(f'{prefix}://{name} is deprecated in favor of {prefix}://{deprecated[name]}',
+                  logger='current', level=logging.WARNING)
+        name = deprecated[name]
+    table = get_external_models()
+    if name not in table:
+        raise CheckpointError(f"Checkpoint {filename}: {name!r} is not in mmengine's "
+                              'open-mmlab table')
+    location = table[name]
+    if location.startswith(HTTP_PREFIXES):
+        return location
+    return osp.join(_get_mmengine_home(), location)
+
+
+def load_from_openmmlab_safe(filename: str,
+                             map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """mmengine's ``load_from_openmmlab`` loading through
+    :func:`load_from_http_safe` or :func:`load_from_local_safe`."""
+    location = resolve_openmmlab(filename)
+    if location.startswith(HTTP_PREFIXES):
+        return load_from_http_safe(location, map_location)
+    return load_from_local_safe(location, map_location)
+
+
 def register_safe_checkpoint_loader() -> None:
     """Make mmengine load local checkpoints (``Runner.load_checkpoint``,
     ``--resume``, ``init_cfg=dict(type='Pretrained')``) through
-    :func:`load_from_local_safe`, and write every local file atomically."""
+    :func:`load_from_local_safe`, and ``http(s)://`` and ``open-mmlab://``
+    ones through :func:`load_from_http_safe` and
+    :func:`load_from_openmmlab_safe`; and write every local file atomically."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safe)
+    CheckpointLoader.register_scheme(HTTP_PREFIXES, load_from_http_safe, force=True)
+    CheckpointLoader.register_scheme(OPENMMLAB_PREFIXES, load_from_openmmlab_safe, force=True)
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     # Forget local backends created before this registration.
     for key, backend in list(fileio_io.backend_instances.items()):
