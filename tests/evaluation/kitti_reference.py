@@ -9,6 +9,15 @@ import numpy as np
 
 KITTI_TYPES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
                'Cyclist', 'Tram', 'Misc', 'DontCare')
+KITTI_TYPE_P = (.3, .08, .04, .2, .05, .15, .03, .05, .1)
+CLASSES = ('Car', 'Pedestrian', 'Cyclist')  # the classes detected
+# Values at and next to the devkit's difficulty limits: the minimum heights
+# (Easy 40 px, Moderate and Hard 25 px) and the maximum truncations (0.15,
+# 0.3, 0.5); occlusion levels are whole numbers 0 .. 3 anyway.
+BOUNDARY_HEIGHTS = (24, 25, 26, 39, 40, 41)
+BOUNDARY_TRUNCATIONS = (0., .15, .16, .3, .31, .5, .51)
+BOUNDARY_TRUNCATION_P = (.4, .1, .1, .1, .1, .1, .1)
+TALL_HEIGHTS = (60, 90)  # boxes that count at every difficulty
 
 
 def load_mmdet3d_kitti_eval():
@@ -85,8 +94,7 @@ def random_scene(rng: np.random.Generator,
     gt_annos, det_annos = [], []
     for _ in range(num_images):
         n = int(rng.integers(1, max_objects + 1))
-        names = rng.choice(
-            KITTI_TYPES, n, p=[.3, .08, .04, .2, .05, .15, .03, .05, .1])
+        names = rng.choice(KITTI_TYPES, n, p=KITTI_TYPE_P)
         boxes = _random_boxes(rng, n)
         dont_care = names == 'DontCare'
         truncated = np.where(dont_care, -1.,
@@ -103,8 +111,7 @@ def random_scene(rng: np.random.Generator,
         det_boxes = boxes[found] + rng.normal(0, 3, (found.sum(), 4))
         det_names = names[found].copy()
         relabel = rng.random(len(det_names)) < .1
-        det_names[relabel] = rng.choice(['Car', 'Pedestrian', 'Cyclist'],
-                                        relabel.sum())
+        det_names[relabel] = rng.choice(CLASSES, relabel.sum())
         duplicates = rng.random(len(det_boxes)) < .2
         det_boxes = np.concatenate([
             det_boxes,
@@ -118,8 +125,7 @@ def random_scene(rng: np.random.Generator,
             [det_boxes, _random_boxes(rng, num_random), inside])
         det_names = np.concatenate([
             det_names,
-            rng.choice(['Car', 'Pedestrian', 'Cyclist'],
-                       num_random + len(inside))
+            rng.choice(CLASSES, num_random + len(inside))
         ])
         det_boxes[:, 2:] = np.maximum(det_boxes[:, 2:], det_boxes[:, :2] + 1)
         # Found objects score higher than the rest, on average; rounding
@@ -142,3 +148,54 @@ def _random_boxes(rng: np.random.Generator, n: int) -> np.ndarray:
     x1 = rng.uniform(0, 1100, n)
     y1 = rng.uniform(100, 370 - heights)
     return np.stack([x1, y1, x1 + widths, y1 + heights], 1)
+
+
+def whole_pixel_scene(rng: np.random.Generator,
+                      num_images: int) -> Tuple[List[Dict], List[Dict]]:
+    """KITTI-like ground truth with whole-pixel boxes, most of them with
+    heights and truncations at and next to the difficulty limits
+    (:data:`BOUNDARY_HEIGHTS`, :data:`BOUNDARY_TRUNCATIONS`), so that the
+    devkit's ``<`` and ``<=`` decide. Detections: the found ground truths
+    shifted by whole pixels, their height kept or changed by one pixel,
+    sometimes relabelled, plus one to three false positives of boundary
+    heights an image.
+
+    Returns:
+        ``(gt_annos, det_annos)`` as :func:`random_scene`.
+    """
+    gt_annos, det_annos = [], []
+    for _ in range(num_images):
+        n = int(rng.integers(1, 9))
+        names = rng.choice(KITTI_TYPES, n, p=KITTI_TYPE_P)
+        boxes = _whole_pixel_boxes(rng, rng.choice(BOUNDARY_HEIGHTS + TALL_HEIGHTS, n))
+        dont_care = names == 'DontCare'
+        truncated = rng.choice(BOUNDARY_TRUNCATIONS, n, p=BOUNDARY_TRUNCATION_P)
+        occluded = rng.choice(4, n, p=[.4, .3, .2, .1])
+        gt_annos.append(
+            dict(bboxes=boxes, names=names, truncated=np.where(dont_care, -1., truncated),
+                 occluded=np.where(dont_care, -1, occluded)))
+
+        found = ~dont_care & (rng.random(n) < .85)
+        num_found = int(found.sum())
+        found_boxes = boxes[found] + np.tile(rng.integers(-2, 3, (num_found, 2)), 2)
+        found_boxes[:, 3] += rng.choice([-1, 0, 0, 1], num_found)
+        found_names = names[found].copy()
+        relabel = rng.random(num_found) < .1
+        found_names[relabel] = rng.choice(CLASSES, relabel.sum())
+        num_false = int(rng.integers(1, 4))
+        false_boxes = _whole_pixel_boxes(rng, rng.choice(BOUNDARY_HEIGHTS, num_false))
+        det_annos.append(
+            dict(bboxes=np.concatenate([found_boxes, false_boxes]),
+                 names=np.concatenate([found_names, rng.choice(CLASSES, num_false)]),
+                 scores=np.concatenate([rng.uniform(.3, 1., num_found),
+                                        rng.uniform(0., .8, num_false)]).round(2)))
+    return gt_annos, det_annos
+
+
+def _whole_pixel_boxes(rng: np.random.Generator, heights: np.ndarray) -> np.ndarray:
+    """Boxes of the given heights with whole-pixel corners."""
+    n = len(heights)
+    widths = np.round(heights * rng.uniform(.4, 2.5, n))
+    x1 = rng.integers(0, 1100, n)
+    y1 = rng.integers(100, 330, n)
+    return np.stack([x1, y1, x1 + widths, y1 + heights], 1).astype(np.float64)

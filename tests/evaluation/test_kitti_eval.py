@@ -7,7 +7,7 @@ import pytest
 from yolo_plugin.evaluation.functional import kitti_eval
 from yolo_plugin.evaluation.functional.kitti_eval import _score_thresholds
 from .kitti_reference import (load_mmdet3d_kitti_eval, mmdet3d_ap,
-                              random_scene)
+                              random_scene, whole_pixel_scene)
 
 CLASSES = ('Car', 'Pedestrian', 'Cyclist')
 
@@ -35,6 +35,25 @@ def test_ap_equals_mmdet3d_on_random_scenes(reference, seed):
     r40, r11 = mmdet3d_ap(reference, gt_annos, det_annos, CLASSES)
     # Every difficulty of every class is non-trivial.
     assert (r40 > 1).sum() >= 8 and (r40 < 99).all()
+    np.testing.assert_allclose(ours.average_precision(40), r40, atol=1e-4)
+    np.testing.assert_allclose(ours.average_precision(11), r11, atol=1e-4)
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_ap_equals_mmdet3d_at_the_difficulty_limits(reference, seed):
+    """Whole-pixel boxes exactly 25 and 40 px tall and truncations of
+    exactly 0.15, 0.3 and 0.5: the devkit ignores ground truths of height
+    <= the minimum, detections of height < it, and ground truths truncated
+    or occluded > the maximum."""
+    gt_annos, det_annos = whole_pixel_scene(np.random.default_rng(seed), num_images=80)
+    gt_heights = np.concatenate([a['bboxes'][:, 3] - a['bboxes'][:, 1] for a in gt_annos])
+    det_heights = np.concatenate([a['bboxes'][:, 3] - a['bboxes'][:, 1] for a in det_annos])
+    truncations = np.concatenate([a['truncated'] for a in gt_annos])
+    assert {25, 40} <= set(gt_heights) & set(det_heights)
+    assert {.15, .3, .5} <= set(truncations)
+    ours = kitti_eval(gt_annos, det_annos, CLASSES)
+    r40, r11 = mmdet3d_ap(reference, gt_annos, det_annos, CLASSES)
+    assert (r40 > 0).all()
     np.testing.assert_allclose(ours.average_precision(40), r40, atol=1e-4)
     np.testing.assert_allclose(ours.average_precision(11), r11, atol=1e-4)
 
