@@ -43,6 +43,7 @@ def random_boxes(generator, count):
 EDGE_CASES = {
     'border': [[[0, 0, 20, 30], [140, 70, 160, 96], [150, 0, 160, 8]]],
     'two_in_one_cell': [[[40, 40, 60, 60], [41, 42, 59, 58], [35, 30, 70, 70]]],
+    'tie_in_one_cell': [[[40, 40, 60, 60], [42, 41, 62, 61]]],  # same size, same anchor
     'cell_boundary_centre': [[[16, 16, 48, 48], [60, 20, 68, 44]]],
     'no_box': [[], []],
     'mixed_empty': [[], [[10, 10, 50, 40]], []],
@@ -86,6 +87,20 @@ def test_collisions_drop_or_move_to_the_next_anchor():
     moved, unmatched = run_assigner(crowd, match='max_iou', collisions='next_anchor')
     assert len(moved) == 3 and unmatched == 0
     assert len({prior for _, prior, _ in moved}) == 3
+
+
+def test_a_tie_goes_to_the_later_ground_truth():
+    """Two 20 x 20 boxes centred in cell (6, 6) of stride 8 have the same
+    best anchor, (16, 30): the later box keeps that prior; with
+    ``next_anchor`` the earlier one moves to its next-best anchor, (33, 23),
+    in the same cell; in ratio mode both share it."""
+    tie = EDGE_CASES['tie_in_one_cell']
+    best, next_best = (prior_index(2, 6, 6, anchor, level_sizes()) for anchor in (1, 2))
+    assert run_assigner(tie, match='max_iou') == ([(0, best, 1)], 1)
+    assert run_assigner(tie, match='max_iou', collisions='next_anchor') == (
+        [(0, best, 1), (0, next_best, 0)], 0)
+    shared, unmatched = run_assigner(tie, match='ratio')
+    assert {(0, best, 0), (0, best, 1)} <= set(shared) and unmatched == 0
 
 
 def test_one_box_two_scales_in_ratio_mode():
