@@ -16,7 +16,11 @@ _base_ = [
 anchors = [[(80, 204), (233, 139), (453, 235)],
            [(55, 35), (36, 94), (124, 77)],
            [(7, 10), (23, 15), (16, 40)]]
+# The paper's start: Darknet-53 trained on ImageNet (mmdet's conversion, as in
+# mmdet's YOLOv3 configs), downloaded once into torch's hub cache; offline
+# see docs/weights.md ("ImageNet backbone for training").
 model = dict(
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://darknet53')),
     bbox_head=dict(num_classes=8, prior_generator=dict(anchors=anchors)))
 
 val_evaluator = dict(type='FastCocoMetric')

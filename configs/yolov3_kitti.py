@@ -17,7 +17,11 @@ img_scale = (1378, 416)  # (w, h): the paper's 416 as the image height
 anchors = [[(86, 202), (251, 176), (449, 202)],
            [(77, 54), (45, 128), (151, 105)],
            [(12, 22), (39, 26), (22, 61)]]
+# The paper's start: Darknet-53 trained on ImageNet (mmdet's conversion, as in
+# mmdet's YOLOv3 configs), downloaded once into torch's hub cache; offline
+# see docs/weights.md ("ImageNet backbone for training").
 model = dict(
+    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://darknet53')),
     bbox_head=dict(num_classes=3, prior_generator=dict(anchors=anchors)))
 
 # Multi-scale training: each image resized to 320 .. 608 px high.

@@ -1,13 +1,16 @@
 """Config checks before training: each kind of mistake stops with a message
 naming the config key (and the path or class), and every config of
-configs/ passes."""
+configs/ passes. Nothing is downloaded: each test has an empty torch hub
+cache and a downloader that fails as it does offline."""
 import inspect
 import os
 import shutil
+import urllib.error
 from pathlib import Path
 
 import mmcv
 import pytest
+import torch
 from mmengine.config import Config
 
 from yolo_plugin.models.task_modules import YOLOBoxCoder
@@ -19,6 +22,30 @@ ALL_CONFIGS = sorted(
     str(path.relative_to(CONFIGS)) for path in CONFIGS.rglob('*.py'))
 DEMO_CONFIG = 'yolov3_s_kitti_demo.py'
 SPLITS = ('train', 'val', 'test')
+DARKNET53_URL = ('https://download.openmmlab.com/pretrain/third_party/'
+                 'darknet53-a628ea1b.pth')  # open-mmlab://darknet53
+
+
+def offline_download(url, dst, *args, **kwargs):
+    raise urllib.error.URLError('offline')
+
+
+@pytest.fixture(autouse=True)
+def hub_cache(tmp_path_factory, monkeypatch) -> Path:
+    """The torch hub checkpoint folder of a fresh, empty cache; downloads
+    fail."""
+    torch_home = tmp_path_factory.mktemp('torch_home')
+    monkeypatch.setenv('TORCH_HOME', str(torch_home))
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline_download)
+    return torch_home / 'hub' / 'checkpoints'
+
+
+@pytest.fixture
+def cached_darknet53(hub_cache) -> None:
+    """mmdet's ImageNet Darknet-53 in the cache (a stand-in: the check
+    looks for the file and reads nothing)."""
+    hub_cache.mkdir(parents=True)
+    (hub_cache / os.path.basename(DARKNET53_URL)).write_bytes(b'')
 
 
 def load(name: str, data_root=None) -> Config:
@@ -51,6 +78,7 @@ def test_every_config_passes_the_static_checks(name):
     assert check_config(load(name), data_splits=()) == []
 
 
+@pytest.mark.usefixtures('cached_darknet53')
 @pytest.mark.parametrize('name', KITTI_CONFIGS)
 def test_every_kitti_config_passes_with_demo_data(name, demo_kitti_root):
     assert check_config(load(name, demo_kitti_root), SPLITS) == []
@@ -322,6 +350,7 @@ def test_class_without_instances_stops_training_and_warns_in_val(
     assert check_config(cfg, ('train', )) == []
 
 
+@pytest.mark.usefixtures('cached_darknet53')
 def test_cityscapes_demo_lacks_classes(demo_cityscapes_root):
     cfg = load('yolov3_cityscapes.py', demo_cityscapes_root)
     problems = problems_of(cfg, ('train', ))
@@ -354,3 +383,79 @@ def test_decodes_no_image_and_builds_no_model(demo_kitti_root, monkeypatch):
     monkeypatch.setattr(mmcv, 'imread', forbidden)
     monkeypatch.setattr(MODELS, 'build', forbidden)
     assert check_config(load(DEMO_CONFIG, demo_kitti_root), SPLITS) == []
+
+
+def test_offline_pretrained_backbone_names_the_key_and_both_ways_on(
+        demo_kitti_root, hub_cache, tmp_path):
+    cfg = load('yolov3_kitti.py', demo_kitti_root)
+    assert problems_of(cfg, ('train', )) == [
+        'model.backbone.init_cfg.checkpoint: darknet53-a628ea1b.pth is not in '
+        f'the torch hub cache {hub_cache} and downloading {DARKNET53_URL} '
+        'failed (URLError: <urlopen error offline>); either (a) put it '
+        'there, downloaded elsewhere, or give a local file with --cfg-options '
+        "model.backbone.init_cfg.checkpoint=FILE, e.g. Darknet's ImageNet "
+        'backbone: python tools/convert_darknet_weights.py darknet53.conv.74 '
+        'checkpoints/darknet53_imagenet.pth, then --cfg-options '
+        'model.backbone.init_cfg.checkpoint=checkpoints/darknet53_imagenet.pth'
+        ' model.backbone.init_cfg.prefix=backbone.; or (b) train from '
+        'scratch: --cfg-options model.backbone.init_cfg=None'
+    ]
+    local_file = tmp_path / 'darknet53_imagenet.pth'
+    local_file.write_bytes(b'')
+    cfg.model.backbone.init_cfg.checkpoint = str(local_file)
+    assert check_config(cfg, ('train', )) == []
+    cfg.model.backbone.init_cfg = None
+    assert check_config(cfg, ('train', )) == []
+
+
+def test_pretrained_backbone_downloads_once_into_the_hub_cache(
+        demo_kitti_root, hub_cache, monkeypatch):
+    downloads = []
+
+    def download(url, dst, *args, **kwargs):
+        downloads.append((url, dst))
+        Path(dst).write_bytes(b'')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', download)
+    cfg = load('yolov3_kitti.py', demo_kitti_root)
+    for _ in range(2):
+        assert check_config(cfg, ('train', )) == []
+    assert downloads == [(DARKNET53_URL,
+                          str(hub_cache / 'darknet53-a628ea1b.pth'))]
+
+
+def test_pretrained_weights_are_looked_for_in_training_only(demo_kitti_root):
+    cfg = load('yolov3_kitti.py', demo_kitti_root)
+    assert check_config(cfg, ()) == []
+    assert check_config(cfg, ('val', 'test')) == []
+
+
+def test_only_local_rank_0_downloads(demo_kitti_root, monkeypatch):
+    # mmengine's loader downloads on rank 0; the others read its cache.
+    monkeypatch.setenv('LOCAL_RANK', '1')
+    assert check_config(load('yolov3_kitti.py', demo_kitti_root),
+                        ('train', )) == []
+
+
+def test_missing_local_pretrained_checkpoint(demo_kitti_root, tmp_path):
+    cfg = load(DEMO_CONFIG, demo_kitti_root)
+    missing = str(tmp_path / 'neck.pth')
+    cfg.model.neck.init_cfg = [
+        dict(type='Kaiming', layer='Conv2d'),
+        dict(type='Pretrained', checkpoint=missing, prefix='neck.')
+    ]
+    problem, = problems_of(cfg, ('train', ))
+    assert problem.startswith(
+        f"model.neck.init_cfg[1].checkpoint: checkpoint '{missing}' does not "
+        'exist; either (a) give an existing file with --cfg-options '
+        'model.neck.init_cfg.1.checkpoint=FILE')
+    assert problem.endswith('--cfg-options model.neck.init_cfg.1=None')
+
+
+def test_unknown_open_mmlab_model(demo_kitti_root):
+    cfg = load('yolov3_kitti.py', demo_kitti_root)
+    cfg.model.backbone.init_cfg.checkpoint = 'open-mmlab://darknet35'
+    assert problems_of(cfg, ('train', )) == [
+        "model.backbone.init_cfg.checkpoint: 'open-mmlab://darknet35' names "
+        "no model of mmengine's open-mmlab table; did you mean 'darknet53'?"
+    ]

@@ -15,24 +15,34 @@ training at once with a message naming the config key, not minutes later
 * for the chosen splits, each dataset finds its data (``data_root`` and
   what the dataset itself requires: split files, folders, label files) and
   every configured class has instances: an error for the training split, a
-  warning for the others.
+  warning for the others;
+* for training (``'train'`` among the splits), the checkpoint of each
+  ``init_cfg=dict(type='Pretrained')`` of the model, which the Runner
+  loads when training starts: a local file exists; one of the model zoo
+  (``open-mmlab://NAME``, ``http(s)://``) is in torch.hub's checkpoint
+  cache, where mmengine looks for it, or is downloaded there now.
 
-It builds no model and decodes no image; the data sets parse their labels
-(and read image headers) as they will when the Runner builds them.
+It builds no model, decodes no image and reads no checkpoint; the data
+sets parse their labels (and read image headers) as they will when the
+Runner builds them.
 """
 import difflib
 import inspect
 import logging
+import os
 import os.path as osp
 import re
 from functools import lru_cache
+from http.client import HTTPException
 from typing import (AbstractSet, Any, FrozenSet, Iterator, List, Optional,
                     Sequence, Tuple)
 
 from mmengine.config import Config
 from mmengine.logging import print_log
+from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import FUNCTIONS, DefaultScope, Registry
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import get_external_models
 from torch.utils.data import DataLoader
 
 from yolo_plugin.datasets.class_counts import count_instances
@@ -43,6 +53,8 @@ from yolo_plugin.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
                                   OPTIMIZERS, PARAM_SCHEDULERS, RUNNERS,
                                   TASK_UTILS, TRANSFORMS, VISBACKENDS,
                                   VISUALIZERS, WEIGHT_INITIALIZERS)
+from .checkpoint import (HTTP_PREFIXES, OPENMMLAB_PREFIXES, CheckpointError,
+                         download_to_hub_cache, hub_cache_path, resolve_openmmlab)
 from .setup_env import register_all_modules
 
 SPLITS = ('train', 'val', 'test')
@@ -110,6 +122,8 @@ RUNNER_EXTRAS = {
 }
 # How close a top-level key must be to a Runner key to count as a typo.
 TYPO_CUTOFF = 0.9  # 'optim_wraper' 0.96; 'test_pipeline' ~ 'tta_pipeline' 0.88
+# What mmengine's BaseModule.init_weights takes for a pretrained init_cfg.
+PRETRAINED_TYPES = ('Pretrained', PretrainedInit)
 
 
 class ConfigError(ValueError):
@@ -136,7 +150,8 @@ def check_config(cfg: Config,
         data_splits: the splits whose data sets are built and checked
             (``'train'``, ``'val'``, ``'test'``): ``('train', 'val')`` for
             training, ``('test', )`` for testing, ``()`` for static checks
-            only.
+            only. With ``'train'`` the pretrained checkpoints are found
+            too (and downloaded into torch.hub's cache where missing).
 
     Returns:
         The warnings, also logged: configured classes without instances in
@@ -153,6 +168,8 @@ def check_config(cfg: Config,
     if problems:
         raise ConfigError(cfg.filename, problems)
     problems, warnings = _check_data(cfg, data_splits)
+    if 'train' in data_splits:
+        problems += _check_pretrained(cfg)
     if problems:
         raise ConfigError(cfg.filename, problems)
     for warning in warnings:
@@ -455,6 +472,12 @@ def _relative_note(path: str) -> str:
     return '' if osp.isabs(path) else f' (relative to {osp.abspath(".")})'
 
 
+def _option_key(path: str) -> str:
+    """A config key path as ``--cfg-options`` writes it (``a[1].b``:
+    ``a.1.b``)."""
+    return re.sub(r'\[(\d+)\]', r'.\1', path)
+
+
 def _schedulers(node: Any, path: str) -> Iterator[Tuple[str, dict]]:
     """(path, dict) of each scheduler: one dict, a list, or (several
     optimizers) a dict of those by optimizer name."""
@@ -530,7 +553,7 @@ def _build_dataset(dataset_cfg: dict, path: str) -> Tuple[Any, Optional[str]]:
     """(dataset, None), or (None, problem) naming ``path``."""
     data_root = dataset_cfg.get('data_root')
     if data_root and not osp.isdir(data_root):
-        option = re.sub(r'\[(\d+)\]', r'.\1', f'{path}.data_root')
+        option = _option_key(f'{path}.data_root')
         return None, (f'{path}.data_root: folder {data_root!r} not found'
                       f'{_relative_note(data_root)}; point it at the data, '
                       f'e.g. --cfg-options {option}=DIR')
@@ -550,3 +573,78 @@ def _classes_without_instances(dataset) -> List[str]:
     if not getattr(dataset, 'with_annotations', True):
         return []
     return [name for name, n in count_instances(dataset).items() if n == 0]
+
+
+# Pretrained weights: the checkpoints the Runner loads when training starts.
+def _check_pretrained(cfg: Config) -> List[str]:
+    """One problem for each pretrained ``init_cfg`` of the model whose
+    checkpoint cannot be found."""
+    problems = []
+    for path, init_cfg in pretrained_inits(cfg.get('model'), 'model'):
+        checkpoint = init_cfg.get('checkpoint')
+        if isinstance(checkpoint, str):
+            problem = _find_checkpoint(checkpoint, path)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def pretrained_inits(node: Any, path: str) -> Iterator[Tuple[str, dict]]:
+    """(path, config) of each ``init_cfg`` of type ``Pretrained`` in
+    ``node`` (a model config), through nested dicts and lists."""
+    if isinstance(node, (list, tuple)):
+        for index, item in enumerate(node):
+            yield from pretrained_inits(item, f'{path}[{index}]')
+    elif isinstance(node, dict):
+        if node.get('type') in PRETRAINED_TYPES:
+            yield path, node
+        for key, value in node.items():
+            yield from pretrained_inits(value, f'{path}.{key}')
+
+
+def _find_checkpoint(checkpoint: str, init_path: str) -> Optional[str]:
+    """None when the checkpoint of the ``init_cfg`` at ``init_path`` is a
+    local file, or one of the model zoo that is in torch.hub's checkpoint
+    cache or downloads there now (from local rank 0 only, as the safe
+    loader downloads; the distributed group does not exist yet); else the
+    problem. Other remote schemes (``s3://`` ...) are left to their
+    loaders."""
+    key = f'{init_path}.checkpoint'
+    if checkpoint.startswith(OPENMMLAB_PREFIXES):
+        try:
+            checkpoint = resolve_openmmlab(checkpoint)
+        except CheckpointError:
+            name = checkpoint.split('://', 1)[1]
+            return (f"{key}: {checkpoint!r} names no model of mmengine's "
+                    f'open-mmlab table{_did_you_mean(name, get_external_models())}')
+    if not checkpoint.startswith(HTTP_PREFIXES):
+        if '://' in checkpoint or osp.isfile(checkpoint):
+            return None
+        return (f'{key}: checkpoint {checkpoint!r} does not exist'
+                f'{_relative_note(checkpoint)}; either (a) give an existing '
+                f'file{_pretrained_remedies(init_path)}')
+    cached = hub_cache_path(checkpoint)
+    if osp.isfile(cached) or os.environ.get('LOCAL_RANK', '0') != '0':
+        return None
+    try:
+        download_to_hub_cache(checkpoint)
+    except (OSError, HTTPException) as error:
+        return (f'{key}: {osp.basename(cached)} is not in the torch hub '
+                f'cache {osp.dirname(cached)} and downloading {checkpoint} failed '
+                f'({type(error).__name__}: {error}); either (a) put it there, '
+                'downloaded elsewhere, or give a local file'
+                f'{_pretrained_remedies(init_path)}')
+    return None
+
+
+def _pretrained_remedies(init_path: str) -> str:
+    """The end of a problem line: how to give another local file to the
+    ``init_cfg`` at ``init_path``, or (b) train without it."""
+    option = _option_key(init_path)
+    return (f' with --cfg-options {option}.checkpoint=FILE, e.g. '
+            "Darknet's ImageNet backbone: python "
+            'tools/convert_darknet_weights.py darknet53.conv.74 '
+            'checkpoints/darknet53_imagenet.pth, then --cfg-options '
+            f'{option}.checkpoint=checkpoints/darknet53_imagenet.pth '
+            f'{option}.prefix=backbone.; or (b) train from scratch: '
+            f'--cfg-options {option}=None')

@@ -1,16 +1,19 @@
 """Darknet-53, the backbone of YOLOv3 (Redmon & Farhadi, 2018, Table 1)."""
-from typing import Optional, Sequence, Tuple
+import logging
+from typing import Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from yolo_plugin.registry import MODELS
 from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels,
                      scale_depth)
+from ..weights.mmdet_checkpoint import convert_mmdet_backbone_keys
 
 
 class DarknetResidual(BaseModule):
@@ -38,6 +41,11 @@ class Darknet53(BaseModule):
     ``i`` (stride ``2**i``, ``64 * 2**(i-1)`` channels times ``widen_factor``).
     The default ``(3, 4, 5)`` gives C3, C4, C5 at strides 8, 16, 32 with
     256, 512, 1024 channels.
+
+    Loads weights in mmdet's ``Darknet`` naming too (its ImageNet
+    ``open-mmlab://darknet53``, the backbone of its YOLOv3 checkpoints):
+    ``init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://darknet53')``
+    gives the paper's ImageNet start.
 
     Args:
         widen_factor: channel multiplier for small variants (s: 0.5, m: 0.75).
@@ -72,6 +80,8 @@ class Darknet53(BaseModule):
         if not -1 <= frozen_stages < num_layers:
             raise ValueError(f'Darknet53: frozen_stages must lie in [-1, {num_layers}), '
                              f'got {frozen_stages}')
+        self.widen_factor = widen_factor
+        self.deepen_factor = deepen_factor
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -95,6 +105,45 @@ class Darknet53(BaseModule):
             in_channels = channels
         self.out_channels = tuple(widths[i] for i in self.out_indices)
         self._freeze_stages()
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        """Load as usual, after renaming the tensors in mmdet's ``Darknet``
+        naming under ``prefix`` to ours (every loading path passes here:
+        ``init_cfg`` Pretrained, ``load_from``, ``load_checkpoint``).
+
+        Raises:
+            ValueError: when tensors in mmdet's naming do not fill every
+                tensor of this backbone (another width, more blocks), which
+                mmengine's non-strict loading would only warn about.
+        """
+        renamed = convert_mmdet_backbone_keys(state_dict, prefix)
+        if renamed:
+            self._require_every_tensor(state_dict, prefix)
+            where = f' under {prefix!r}' if prefix else ''
+            print_log(f"Darknet53: renamed {renamed} tensors{where} from mmdet's Darknet names "
+                      '(conv1, conv_res_block{i}.conv, conv_res_block{i}.res{j}) to ours '
+                      '(stem, stage{i}.0, stage{i}.{j+1})', logger='current', level=logging.INFO)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _require_every_tensor(self, state_dict, prefix: str) -> None:
+        """Every tensor of this backbone is in ``state_dict`` under
+        ``prefix`` in its shape (BN's ``num_batches_tracked`` aside: a
+        counter BN fills in itself)."""
+        missing, misshapen = [], []
+        for name, tensor in self.state_dict().items():
+            given = state_dict.get(prefix + name)
+            if given is None and not name.endswith('num_batches_tracked'):
+                missing.append(name)
+            elif given is not None and given.shape != tensor.shape:
+                misshapen.append(f'{name} {tuple(given.shape)} given, {tuple(tensor.shape)} here')
+        if missing or misshapen:
+            raise ValueError(
+                f'Darknet53 (widen_factor={self.widen_factor}, deepen_factor='
+                f"{self.deepen_factor}): the weights in mmdet's Darknet naming do not fit: "
+                f'{len(missing)} tensors missing {missing[:3]}, {len(misshapen)} of another '
+                f'shape {misshapen[:3]}. mmdet\'s Darknet-53 (open-mmlab://darknet53) fits '
+                'widen_factor=1.0 with deepen_factor <= 1.0; otherwise train the backbone '
+                'from scratch (model.backbone.init_cfg=None)')
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """``(B, 3, H, W)`` -> one ``(B, C_i, H / 2**i, W / 2**i)`` map per

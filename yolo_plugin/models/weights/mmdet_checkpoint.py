@@ -19,16 +19,21 @@ mmdet                                        yolo_plugin
 ``bbox_head.convs_bridge.{l}``               ``bbox_head.bridge_convs.{l}``
 ``bbox_head.convs_pred.{l}``                 ``bbox_head.pred_convs.{l}``
 ===========================================  =====================================
+
+The backbone rules also rename mmdet's ``Darknet`` alone (its ImageNet
+``open-mmlab://darknet53``, keys without ``backbone.``) when our Darknet53
+loads it: see :func:`convert_mmdet_backbone_keys`.
 """
 import os.path as osp
 import re
-from typing import Callable, Dict, Mapping, Tuple
+from typing import Callable, Dict, Mapping, MutableMapping, Tuple
 
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader, save_checkpoint
 
 _Rule = Tuple[re.Pattern, Callable[[re.Match], str]]
 _RES_CONVS = ('squeeze', 'expand')
+_BACKBONE = 'backbone.'  # the backbone's key prefix in mmdet's YOLOv3
 
 # Module path rules, matched at the start of a key; the rest of the key
 # (``conv.weight``, ``bn.running_var``, ``bias`` ...) is kept.
@@ -57,6 +62,33 @@ def convert_mmdet_key(key: str) -> str:
         if match:
             return rename(match) + key[match.end():]
     raise KeyError(key)
+
+
+def convert_mmdet_backbone_keys(state_dict: MutableMapping[str, torch.Tensor],
+                                prefix: str) -> int:
+    """Rename, in place, the keys under ``prefix`` that name a module of
+    mmdet's ``Darknet`` (``conv1.conv.weight``,
+    ``conv_res_block4.res7.conv2.bn.running_var``, ...) to our Darknet53's
+    (``stem.conv.weight``, ``stage4.8.expand.bn.running_var``, ...); other
+    keys stay as they are.
+
+    Args:
+        state_dict: the tensors being loaded (the loader's own copy).
+        prefix: the backbone's key prefix, e.g. ``'backbone.'`` in a
+            detector, ``''`` for the backbone alone.
+
+    Returns:
+        The number of keys renamed.
+    """
+    renamed = 0
+    for key in [key for key in state_dict if key.startswith(prefix)]:
+        try:
+            ours = convert_mmdet_key(_BACKBONE + key[len(prefix):])
+        except KeyError:
+            continue
+        state_dict[prefix + ours[len(_BACKBONE):]] = state_dict.pop(key)
+        renamed += 1
+    return renamed
 
 
 def convert_mmdet_state_dict(state_dict: Mapping[str, torch.Tensor],
