@@ -59,8 +59,6 @@ KITTI_CASES = {
                       'has zero or negative area'),
     'unknown class name': (_replace_car('Car', 'Bus'), 'label:2',
                            'unknown class', "unknown KITTI type 'Bus'"),
-    'empty label file': (lambda r: _write(_label(r), '\n'), 'label',
-                         'empty label file', 'empty label file'),
 }
 
 
@@ -211,8 +209,10 @@ CITYSCAPES_CASES = {
     'size mismatch': (lambda r: _write_json_objects(r, [CAR], (1024, 512)),
                       ': imgWidth x imgHeight 1024x512 differs from the '
                       'image (2048x1024)', 'size mismatch'),
-    'empty objects': (lambda r: _write_json_objects(r, []),
-                      ': no objects (empty label file)', 'empty label file'),
+    'flat car polygon': (lambda r: _write_json_objects(
+        r, [dict(CAR, polygon=[[1, 1], [3, 3], [5, 5]])]),
+                         ": object #0 (label 'car'): polygon [[1, 1], [3, 3], "
+                         '[5, 5]] encloses no area', 'bad polygon'),
     'missing image': (lambda r: os.remove(
         osp.join(r, 'leftImg8bit/train/aachen',
                  'aachen_000001_000019_leftImg8bit.png')),

@@ -9,10 +9,12 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 
 from yolo_plugin.datasets import (BadSampleError, CityscapesDataset,
-                                  KittiDataset, PackedImageFile, write_pack)
+                                  KittiDataset, LoadImageFromPackOrFile,
+                                  PackedImageFile, write_pack)
 from yolo_plugin.datasets import packed as packed_module
 from yolo_plugin.datasets.packed import pack_split
 
@@ -162,13 +164,36 @@ def test_pack_of_another_selection_is_refused(demo_kitti_root,
             packed_file=kitti_train_pack)
 
 
-def test_file_decoder_with_a_pack_is_refused(demo_kitti_root,
-                                             kitti_train_pack):
-    with pytest.raises(ValueError, match='needs LoadImageFromPackOrFile'):
-        demo_train(
-            demo_kitti_root,
-            packed_file=kitti_train_pack,
-            pipeline=[dict(type='LoadImageFromFile')])
+def test_file_loader_reads_the_pack(demo_kitti_root, kitti_train_pack,
+                                   tmp_path):
+    """mmcv's LoadImageFromFile (the test pipelines' loader) is replaced by
+    LoadImageFromPackOrFile: the images come from the pack."""
+    backend_args = dict(backend='local')
+    packed = KittiDataset(
+        data_root=str(tmp_path / 'nowhere'), split='train',
+        packed_file=kitti_train_pack,
+        pipeline=[dict(type='LoadImageFromFile', backend_args=backend_args)])
+    loader = packed.pipeline.transforms[0]
+    assert isinstance(loader, LoadImageFromPackOrFile)
+    assert loader.backend_args == backend_args
+    expected = mmcv.imread(
+        osp.join(demo_kitti_root, 'training', 'image_2', '000003.png'))
+    assert np.array_equal(packed[3]['img'], expected)
+    raw = demo_train(demo_kitti_root, pipeline=[dict(type='LoadImageFromFile')])
+    assert type(raw.pipeline.transforms[0]) is LoadImageFromFile
+
+
+@pytest.mark.parametrize('loader', [
+    dict(type='LoadImageFromFile', to_float32=True),
+    dict(type='LoadImageFromFile', color_type='grayscale'),
+    dict(type='mmdet.LoadImageFromNDArray'),
+])
+def test_loader_decoding_otherwise_than_the_pack_is_refused(
+        demo_kitti_root, kitti_train_pack, loader):
+    with pytest.raises(ValueError, match='cannot read it: load with '
+                       'LoadImageFromPackOrFile'):
+        demo_train(demo_kitti_root, packed_file=kitti_train_pack,
+                   pipeline=[loader])
 
 
 def test_not_a_pack_file(tmp_path):

@@ -3,9 +3,10 @@ polygon parsers.
 
 Any file content gives its instances or a ``BadSampleError`` naming the
 file (and the line); every valid label line or instance object becomes an
-instance equal to the one built from the generated values; with
-``on_bad_sample='skip'`` a file with a bad line is left out whole, logged
-and counted, never half read.
+instance equal to the one built from the generated values, but an ignored
+region of zero area, which is dropped and counted; a file without objects
+gives a frame without instances; with ``on_bad_sample='skip'`` a file with
+a bad line is left out whole, logged and counted, never half read.
 """
 import json
 import math
@@ -28,6 +29,7 @@ NUM_FRAMES = 3  # frames of the skip tests
 BOM = '\ufeff'
 KITTI_TYPES = KITTI_CLASSES + ('DontCare', )
 KITTI_LABELS = {'Car': 0, 'Pedestrian': 1, 'Cyclist': 2}  # default classes
+KITTI_IGNORED_TYPES = tuple(t for t in KITTI_TYPES if t not in KITTI_LABELS)
 CITYSCAPES_CLASSES = CityscapesDataset.METAINFO['classes']
 STUFF_LABELS = tuple(
     label for label in CITYSCAPES_LABELS
@@ -59,8 +61,9 @@ class LabelFile(NamedTuple):
     """A generated label file and what parsing it must give."""
     text: str
     instances: List[dict]  # expected, when the file is valid
+    dropped: int  # ignored regions of zero area, expected dropped
     bad: Optional[int]  # KITTI: 1-based line, Cityscapes: object index
-    file_error: bool  # the file as a whole is bad (e.g. empty)
+    file_error: bool  # the file as a whole is bad (e.g. malformed json)
 
     @property
     def valid(self) -> bool:
@@ -178,10 +181,10 @@ def _hundredths(draw, low: int, high: int):
 
 
 @st.composite
-def kitti_lines(draw):
-    """A valid label line: (fields, expected instance, box in
-    hundredths of a pixel as drawn)."""
-    kitti_type = draw(st.sampled_from(KITTI_TYPES))
+def kitti_lines(draw, types=KITTI_TYPES):
+    """A valid label line of one of ``types``: (fields, expected instance,
+    box in hundredths of a pixel as drawn)."""
+    kitti_type = draw(st.sampled_from(types))
     if kitti_type == 'DontCare':
         truncated = _hundredths(draw, -100, 100)
         occluded = draw(st.integers(-1, 3))
@@ -237,15 +240,35 @@ def _outside(draw, low: int, size: int):
         ]))
 
 
+def _flatten(draw, fields: List[str], box) -> None:
+    """Make the box of a label line's fields have right <= left or
+    bottom <= top."""
+    axis = draw(st.integers(0, 1))  # 0: x, 1: y
+    low = box[axis]
+    fields[6 + axis] = f'{(low - draw(st.integers(0, 5000))) / 100:.2f}'
+
+
+@st.composite
+def flat_ignored_kitti_lines(draw):
+    """The fields of an ignored line (DontCare, a type outside the
+    classes) with a box of zero or negative area: dropped."""
+    fields, _, box = draw(kitti_lines(KITTI_IGNORED_TYPES))
+    _flatten(draw, fields, box)
+    return fields
+
+
 @st.composite
 def bad_kitti_lines(draw):
     """The fields of a label line that must be refused."""
-    fields, _, box = draw(kitti_lines())
     fault = draw(
         st.sampled_from([
             'count', 'number', 'type', 'flat box', 'outside', 'occluded',
             'range'
         ]))
+    # A flat box is refused for an object of the classes only.
+    fields, _, box = draw(
+        kitti_lines(tuple(KITTI_LABELS) if fault == 'flat box' else
+                    KITTI_TYPES))
     axis = draw(st.integers(0, 1))  # 0: x, 1: y
     if fault == 'count':
         count = draw(st.one_of(st.integers(1, 14), st.integers(17, 30)))
@@ -258,9 +281,8 @@ def bad_kitti_lines(draw):
         fields[0] = draw(
             st.sampled_from(NOT_TYPES)
             | token.filter(lambda t: t not in KITTI_TYPES))
-    elif fault == 'flat box':  # right <= left or bottom <= top
-        low = box[axis]
-        fields[6 + axis] = f'{(low - draw(st.integers(0, 5000))) / 100:.2f}'
+    elif fault == 'flat box':
+        _flatten(draw, fields, box)
     elif fault == 'outside':
         low, high = _outside(draw, box[axis], (WIDTH, HEIGHT)[axis])
         fields[4 + axis] = f'{low / 100:.2f}'
@@ -284,9 +306,10 @@ blank_lines = st.sampled_from(['', ' ', '\t', '  \t '])
 
 @st.composite
 def kitti_files(draw):
-    """A label file of valid, bad and blank lines, with any line end."""
-    lines, instances, bad = [], [], None
-    kinds = st.sampled_from(['valid'] * 3 + ['bad', 'blank'])
+    """A label file of valid, dropped, bad and blank lines, with any line
+    end; possibly empty."""
+    lines, instances, dropped, bad = [], [], 0, None
+    kinds = st.sampled_from(['valid'] * 3 + ['dropped', 'bad', 'blank'])
     for kind in draw(st.lists(kinds, max_size=8)):
         if kind == 'blank':
             lines.append(draw(blank_lines))
@@ -294,6 +317,9 @@ def kitti_files(draw):
         if kind == 'valid':
             fields, instance, _ = draw(kitti_lines())
             instances.append(instance)
+        elif kind == 'dropped':
+            fields = draw(flat_ignored_kitti_lines())
+            dropped += 1
         else:
             fields = draw(bad_kitti_lines())
             bad = bad or len(lines) + 1
@@ -302,10 +328,9 @@ def kitti_files(draw):
         lines.append(draw(blank_lines) + body + draw(blank_lines))
     newline = draw(st.sampled_from(['\n', '\r\n', '\r']))
     text = newline.join(lines) + draw(st.sampled_from(['', newline]))
-    # Without a label line the file is empty (KITTI writes one a frame).
-    empty = bad is None and not instances
     return LabelFile(
-        draw(st.sampled_from(['', BOM])) + text, instances, bad, empty)
+        draw(st.sampled_from(['', BOM])) + text, instances, dropped, bad,
+        False)
 
 
 # Cityscapes.
@@ -320,9 +345,31 @@ def _reaches_image(points) -> bool:
             and max(ys) + 1 > 0)
 
 
+def _shoelace_area(points) -> float:
+    """The unsigned shoelace area of the closed polygon (square pixels)."""
+    rolled = points[1:] + points[:1]
+    return abs(
+        sum(x0 * y1 - x1 * y0
+            for (x0, y0), (x1, y1) in zip(points, rolled))) / 2
+
+
+# Valid polygons enclose area (at least 1 px^2, far from a flat one).
 polygons = st.lists(
     st.tuples(coordinate_x, coordinate_y).map(list), min_size=3,
-    max_size=8).filter(_reaches_image)
+    max_size=8).filter(_reaches_image).filter(
+        lambda points: _shoelace_area(points) >= 1)
+
+
+@st.composite
+def flat_polygons(draw):
+    """At least 3 integer points on one line (or all equal)."""
+    x0, y0 = draw(st.integers(-50, WIDTH + 50)), draw(
+        st.integers(-50, HEIGHT + 50))
+    dx, dy = draw(st.integers(-5, 5)), draw(st.integers(-5, 5))
+    steps = draw(st.lists(st.integers(-20, 20), min_size=3, max_size=6))
+    return [[x0 + k * dx, y0 + k * dy] for k in steps]
+
+
 json_scalars = (
     st.none() | st.booleans() | st.integers() | st.floats()
     | st.text(max_size=8))
@@ -373,6 +420,19 @@ def cityscapes_objects(draw,
         cityscapes_label=label)
 
 
+@st.composite
+def flat_ignored_objects(draw):
+    """An object of a crowd label or an instance label outside the
+    classes whose polygon encloses no area: dropped."""
+    ignored_labels = [
+        label for label in CITYSCAPES_INSTANCE_LABELS
+        if label not in CITYSCAPES_CLASSES
+    ] + [label + 'group' for label in CITYSCAPES_INSTANCE_LABELS]
+    return dict(
+        label=draw(st.sampled_from(ignored_labels)),
+        polygon=draw(flat_polygons()))
+
+
 def _is_known_label(text) -> bool:
     return text in CITYSCAPES_LABELS or (text.endswith('group') and
                                          text[:-5] in CITYSCAPES_LABELS)
@@ -407,11 +467,15 @@ def bad_cityscapes_objects(draw):
     obj, _ = draw(
         cityscapes_objects(kinds=('instance', 'group'), deletable=False))
     fault = draw(
-        st.sampled_from(
-            ['polygon', 'no polygon', 'label', 'outside', 'deleted',
-             'object']))
+        st.sampled_from([
+            'polygon', 'flat polygon', 'no polygon', 'label', 'outside',
+            'deleted', 'object'
+        ]))
     if fault == 'polygon':
         obj['polygon'] = draw(bad_polygons())
+    elif fault == 'flat polygon':  # refused for an object of the classes
+        obj['label'] = draw(st.sampled_from(CITYSCAPES_CLASSES))
+        obj['polygon'] = draw(flat_polygons())
     elif fault == 'no polygon':
         del obj['polygon']
     elif fault == 'label':
@@ -432,20 +496,23 @@ def bad_cityscapes_objects(draw):
     return obj
 
 
-FILE_FAULTS = ('size', 'no key', 'objects', 'not an object', 'truncated',
-               'empty')
+FILE_FAULTS = ('size', 'no key', 'objects', 'not an object', 'truncated')
 
 
 @st.composite
 def cityscapes_files(draw):
-    """A polygon file with valid and bad objects, or bad as a whole."""
-    objects, instances, bad = [], [], None
-    kinds = st.sampled_from(['valid'] * 3 + ['bad'])
+    """A polygon file with valid, dropped and bad objects (possibly none),
+    or bad as a whole."""
+    objects, instances, dropped, bad = [], [], 0, None
+    kinds = st.sampled_from(['valid'] * 3 + ['dropped', 'bad'])
     for kind in draw(st.lists(kinds, max_size=6)):
         if kind == 'valid':
             obj, instance = draw(cityscapes_objects())
             if instance is not None:
                 instances.append(instance)
+        elif kind == 'dropped':
+            obj = draw(flat_ignored_objects())
+            dropped += 1
         else:
             obj = draw(bad_cityscapes_objects())
             bad = len(objects) if bad is None else bad
@@ -462,17 +529,15 @@ def cityscapes_files(draw):
             st.text(max_size=4), json_scalars, max_size=2))
     elif fault == 'not an object':
         ann = draw(json_scalars | st.lists(json_scalars, max_size=3))
-    elif fault == 'empty':
-        ann['objects'] = []
     text = json.dumps(
         ann,
         indent=draw(st.sampled_from([None, 1])),
         ensure_ascii=draw(st.booleans()))
     if fault == 'truncated':
         text = text[:draw(st.integers(0, len(text) - 1))]
-    file_error = fault is not None or not objects
     return LabelFile(
-        draw(st.sampled_from(['', BOM])) + text, instances, bad, file_error)
+        draw(st.sampled_from(['', BOM])) + text, instances, dropped, bad,
+        fault is not None)
 
 
 random_objects = st.fixed_dictionaries(
@@ -494,7 +559,8 @@ class Layout(NamedTuple):
     dataset: type  # a RecordsWarnings data set
     label_path: Callable[[str, str, int], str]  # (root, split, index)
     check_error: Callable[[BadSampleError, str, LabelFile], None]
-    expected_count: Callable[[bytes], int]  # instances of a parsed file
+    # instances and dropped regions of a parsed file
+    expected_count: Callable[[bytes], int]
     num_classes: int
 
 
@@ -504,11 +570,9 @@ def _kitti_label_path(root: str, split: str, index: int) -> str:
 
 def _check_kitti_error(err: BadSampleError, path: str,
                        label: LabelFile) -> None:
-    """The error names the file and its first bad line (none for an empty
-    file)."""
+    """The error names the file and its first bad line."""
     assert (err.path, err.line) == (path, label.bad)
-    where = path if label.bad is None else f'{path}:{label.bad}'
-    assert str(err).startswith(where + ': ')
+    assert str(err).startswith(f'{path}:{label.bad}: ')
 
 
 def _cityscapes_json_path(root: str, split: str, index: int) -> str:
@@ -550,14 +614,17 @@ def _build(layout: Layout, root: str, split: str, **kwargs):
 
 
 def check_label_file(layout: Layout, root: str, label: LabelFile) -> None:
-    """A valid file gives exactly the expected instances; any other raises,
-    naming the file and the first bad place."""
+    """A valid file gives exactly the expected instances, drops and counts
+    the expected regions, and counts a frame without instances; any other
+    raises, naming the file and the first bad place."""
     path = layout.label_path(root, 'one', 0)
     _write(path, label.text)
     if label.valid:
         dataset = _build(layout, root, 'one')
         assert_instances(dataset.get_data_info(0)['instances'],
                          label.instances)
+        assert dataset.num_dropped_ignored_regions == label.dropped
+        assert dataset.num_empty_frames == int(not label.instances)
         return
     with pytest.raises(BadSampleError) as info:
         _build(layout, root, 'one')
@@ -568,7 +635,8 @@ def check_skipping(layout: Layout, root: str,
                    labels: List[LabelFile]) -> None:
     """With ``on_bad_sample='skip'``: valid files kept in order with their
     instances; every other one left out whole, logged and counted, its
-    error naming its file and first bad place."""
+    error naming its file and first bad place; the regions dropped from
+    the kept files counted and logged."""
     paths = [layout.label_path(root, 'all', i) for i in range(NUM_FRAMES)]
     for path, label in zip(paths, labels):
         _write(path, label.text)
@@ -585,19 +653,22 @@ def check_skipping(layout: Layout, root: str,
     assert len(errors) == len(skipped)
     for err, i in zip(errors, skipped):
         layout.check_error(err, paths[i], labels[i])
+    dropped = sum(labels[i].dropped for i in kept)
+    assert dataset.num_dropped_ignored_regions == dropped
+    logged = list(dataset.logged)
+    if dropped:
+        assert logged.pop().endswith(
+            f': dropped {dropped} degenerate ignored regions (zero or '
+            'negative area)')
     if errors:
-        assert dataset.logged[:-1] == [
-            f'skipping a bad sample: {err}' for err in errors
-        ]
         assert f'skipped {len(errors)} of {NUM_FRAMES} samples' in \
-            dataset.logged[-1]
-    else:
-        assert dataset.logged == []
+            logged.pop()
+    assert logged == [f'skipping a bad sample: {err}' for err in errors]
 
 
 def check_any_bytes(layout: Layout, root: str, data: bytes) -> None:
-    """Sane instances, as many as the content holds, or an error naming
-    the file."""
+    """Sane instances, as many as the content holds less the dropped
+    regions, or an error naming the file."""
     path = layout.label_path(root, 'one', 0)
     _write(path, data)
     try:
@@ -606,7 +677,8 @@ def check_any_bytes(layout: Layout, root: str, data: bytes) -> None:
         assert err.path == path and str(err).startswith(path)
         return
     instances = dataset.get_data_info(0)['instances']
-    assert len(instances) == layout.expected_count(data)
+    assert len(instances) + dataset.num_dropped_ignored_regions == \
+        layout.expected_count(data)
     assert_sane(instances, layout.num_classes)
 
 

@@ -1,8 +1,9 @@
-"""Inference helpers: image listing and the pipeline for bare images."""
+"""Inference helpers: image listing and the classes of a model (the
+pipeline and detections: test_mmdet_apis.py)."""
 import pytest
 from mmengine.config import Config
 
-from yolo_plugin.engine.inference import dataset_meta_of, inference_pipeline, list_images
+from yolo_plugin.engine.inference import dataset_meta_of, list_images
 
 
 def test_list_images(tmp_path):
@@ -17,16 +18,6 @@ def test_list_images(tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(FileNotFoundError, match='holds no image'):
         list_images(str(tmp_path / 'empty'))
-
-
-def test_inference_pipeline_reads_bare_images():
-    cfg = Config.fromfile('configs/yolov3_kitti.py')
-    steps = inference_pipeline(cfg)
-    types = [s['type'] for s in steps]
-    assert types[0] == 'mmdet.LoadImageFromFile'
-    assert not any(t.endswith('LoadAnnotations') for t in types)
-    assert 'instances' not in steps[-1]['meta_keys']
-    assert [s for s in steps if s['type'] == 'Resize'][0]['scale'] == (1378, 416)
 
 
 def test_classes_from_the_checkpoint_else_the_config():

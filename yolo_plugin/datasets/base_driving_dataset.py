@@ -11,12 +11,16 @@ from mmengine.logging import print_log
 from .bad_samples import BadSampleError, check_on_bad_sample, summarize_skips
 from .image_io import read_image_size
 from .packed import PackedImageFile
+from .transforms import LoadImageFromPackOrFile
 
 # Colours (RGB) of the palette for classes without one of their own.
 _FALLBACK_PALETTE = [(220, 20, 60), (0, 0, 142), (119, 11, 32), (0, 60, 100),
                      (250, 170, 30), (106, 0, 228), (0, 80, 100),
                      (165, 42, 42), (0, 226, 252), (182, 182, 255)]
 _FILTER_KEYS = ('filter_empty_gt', 'min_size')
+# Options of mmcv's LoadImageFromFile under which it decodes an image as the
+# pack stores it (uint8 BGR, cv2).
+_PACK_DECODING = dict(to_float32=False, color_type='color', imdecode_backend='cv2')
 
 
 class BaseDrivingDataset(BaseDetDataset):
@@ -39,8 +43,10 @@ class BaseDrivingDataset(BaseDetDataset):
             whose image fails to decode is replaced by another one.
         packed_file: read samples and decoded images from this pack file
             (``tools/pack_dataset.py``) instead of the raw files; relative
-            to ``data_root``. The pipeline must load images with
-            ``LoadImageFromPackOrFile``.
+            to ``data_root``. The pipeline loads images with
+            ``LoadImageFromPackOrFile``, or with mmcv's ``LoadImageFromFile``
+            (the test pipelines' loader), which the dataset then replaces
+            by ``LoadImageFromPackOrFile``.
         with_annotations: read the labels; False gives images without
             instances (inference).
         filter_cfg: ``dict(filter_empty_gt=bool, min_size=int)``: outside
@@ -48,6 +54,12 @@ class BaseDrivingDataset(BaseDetDataset):
             whose shorter side is below ``min_size`` pixels.
         **kwargs: as mmdet's ``BaseDetDataset`` (``data_root``,
             ``metainfo``, ``pipeline``, ``test_mode``, ...).
+
+    Frames without objects (e.g. empty label files) are kept as background
+    frames. Ignored regions of zero or negative area are left out of the
+    instances. Once loaded, the dataset logs how many frames have no
+    instance (``num_empty_frames``) and how many such regions it dropped
+    (``num_dropped_ignored_regions``; per frame in ``data_info``).
     """
 
     OBJECT_TYPES: Sequence[str] = ()
@@ -66,10 +78,12 @@ class BaseDrivingDataset(BaseDetDataset):
         self.with_annotations = with_annotations
         self.skipped_samples: List[BadSampleError] = []
         self.load_time_skips = 0
+        self.num_empty_frames = 0
+        self.num_dropped_ignored_regions = 0
         self.label_of_type: Dict[str, int] = {}  # raw type -> class or -1
         super().__init__(*args, **kwargs)
         self._metainfo['palette'] = self._palette()
-        self._check_loader()
+        self._read_images_from_pack()
 
     # Interface of the subclasses.
     def list_samples(self) -> List[Any]:
@@ -92,9 +106,11 @@ class BaseDrivingDataset(BaseDetDataset):
         """
         raise NotImplementedError
 
-    def parse_labels(self, ref: Any, width: int, height: int) -> List[dict]:
+    def parse_labels(self, ref: Any, width: int,
+                     height: int) -> List[Optional[dict]]:
         """The instances of sample ``ref`` on its ``width`` x ``height``
-        image.
+        image, in file order; None in place of each ignored region of zero
+        or negative area (left out of the sample and counted).
 
         Raises:
             BadSampleError: the labels cannot be used.
@@ -108,7 +124,9 @@ class BaseDrivingDataset(BaseDetDataset):
 
     # Loading.
     def parse_sample(self, ref: Any, index: int) -> dict:
-        """The ``data_info`` of sample ``ref`` (``index`` in the list).
+        """The ``data_info`` of sample ``ref`` (``index`` in the list), with
+        ``num_dropped_ignored_regions``: the ignored regions of zero or
+        negative area left out of its ``instances``.
 
         Raises:
             BadSampleError: the sample cannot be used.
@@ -116,20 +134,30 @@ class BaseDrivingDataset(BaseDetDataset):
         img_path = self.image_path(ref)
         img_id = self.image_id(ref, index)
         width, height = read_image_size(img_path)
-        instances = self.parse_labels(ref, width,
-                                      height) if self.with_annotations else []
+        parsed = self.parse_labels(ref, width,
+                                   height) if self.with_annotations else []
+        instances = [inst for inst in parsed if inst is not None]
         return dict(
             img_path=img_path,
             img_id=img_id,
             height=height,
             width=width,
-            instances=instances)
+            instances=instances,
+            num_dropped_ignored_regions=len(parsed) - len(instances))
 
     def load_data_list(self) -> List[dict]:
-        """Parse the raw files (or read the pack) into ``data_info`` dicts."""
+        """Parse the raw files (or read the pack) into ``data_info`` dicts;
+        count and log the frames without instances and the dropped ignored
+        regions."""
         self.label_of_type = self._label_lookup()
-        if self.packed_file:
-            return self._load_packed()
+        data_list = (
+            self._load_packed() if self.packed_file else self._load_raw())
+        if self.with_annotations:
+            self._summarize_labels(data_list)
+        return data_list
+
+    def _load_raw(self) -> List[dict]:
+        """Parse the raw files, skipping bad samples if so configured."""
         refs = self.list_samples()
         data_list, skipped = [], []
         for index, ref in enumerate(refs):
@@ -178,6 +206,24 @@ class BaseDrivingDataset(BaseDetDataset):
             logger='current')
         return pack.data_list()
 
+    def _summarize_labels(self, data_list: List[dict]) -> None:
+        """Count (and log) the frames without instances and the ignored
+        regions of zero or negative area left out."""
+        self.num_empty_frames = sum(not info['instances']
+                                    for info in data_list)
+        self.num_dropped_ignored_regions = sum(
+            info['num_dropped_ignored_regions'] for info in data_list)
+        if self.num_empty_frames:
+            print_log(
+                f'{self._name()}: {self.num_empty_frames} of '
+                f'{len(data_list)} frames have no objects (kept as '
+                'background frames)',
+                logger='current')
+        if self.num_dropped_ignored_regions:
+            self._warn(f'{self._name()}: dropped '
+                       f'{self.num_dropped_ignored_regions} degenerate '
+                       'ignored regions (zero or negative area)')
+
     def _label_lookup(self) -> Dict[str, int]:
         """Raw type -> class index, or -1 for types outside the classes."""
         classes = list(self.metainfo['classes'])
@@ -203,17 +249,32 @@ class BaseDrivingDataset(BaseDetDataset):
             for t, c in mapped.items()
         }
 
-    def _check_loader(self) -> None:
-        """A pack must not be paired with a loader that decodes files."""
-        decoders = [
-            t for t in self.pipeline.transforms
-            if isinstance(t, LoadImageFromFile)
-        ]
-        if self.packed_file and decoders:
-            raise ValueError(
-                f'{self._name()}: packed_file={self.packed_file!r} needs '
-                f'LoadImageFromPackOrFile in the pipeline instead of '
-                f'{type(decoders[0]).__name__}, which decodes the image files')
+    def _read_images_from_pack(self) -> None:
+        """With ``packed_file``, replace the pipeline's mmcv
+        ``LoadImageFromFile`` by ``LoadImageFromPackOrFile`` (same
+        ``backend_args``), which reads the decoded images from the pack.
+
+        Raises:
+            ValueError: for a loader that decodes differently from the pack
+                (a subclass, or other decoding options).
+        """
+        if not self.packed_file:
+            return
+        transforms = self.pipeline.transforms
+        for index, step in enumerate(transforms):
+            if not isinstance(step, LoadImageFromFile):
+                continue
+            options = {key: getattr(step, key) for key in _PACK_DECODING}
+            if type(step) is not LoadImageFromFile or options != _PACK_DECODING:
+                raise ValueError(
+                    f'{self._name()}: packed_file={self.packed_file!r} holds '
+                    f'images decoded as {_PACK_DECODING}; the pipeline\'s '
+                    f'{step!r} cannot read it: load with LoadImageFromPackOrFile')
+            transforms[index] = LoadImageFromPackOrFile(step.backend_args)
+            print_log(
+                f'{self._name()}: images from {self.packed_file} '
+                '(LoadImageFromFile replaced by LoadImageFromPackOrFile)',
+                logger='current')
 
     def _palette(self) -> List[tuple]:
         """The given palette when it fits the classes, else one colour per
@@ -283,6 +344,12 @@ class BaseDrivingDataset(BaseDetDataset):
         print_log(message, logger='current', level=logging.WARNING)
 
 
+def has_positive_area(box: Sequence[float]) -> bool:
+    """Whether the xyxy box has x2 > x1 and y2 > y1."""
+    x1, y1, x2, y2 = box
+    return x2 > x1 and y2 > y1
+
+
 def fit_box_to_image(box: Sequence[float],
                      width: int,
                      height: int,
@@ -303,7 +370,7 @@ def fit_box_to_image(box: Sequence[float],
     """
     x1, y1, x2, y2 = box
     shown = f'{what} [{x1:g}, {y1:g}, {x2:g}, {y2:g}]'
-    if x2 <= x1 or y2 <= y1:
+    if not has_positive_area(box):
         raise BadSampleError.at(path, f'{shown} has zero or negative '
                                 'area', 'bad box', line)
     if (x1 < -tolerance or y1 < -tolerance or x2 > width + tolerance

@@ -3,7 +3,7 @@ import glob
 import json
 import math
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from yolo_plugin.registry import DATASETS
 from .bad_samples import BadSampleError, read_text, shown
@@ -46,6 +46,13 @@ class CityscapesDataset(BaseDrivingDataset):
     ``deleted`` give no instance. Every instance keeps its raw label as
     ``cityscapes_label``; ``img_id`` is the index of the image in the
     sorted list of the split.
+
+    A polygon whose points all lie on one line (or coincide) encloses no
+    area, although its box, by the rule above, is at least one pixel wide:
+    of an ignored instance (group, or label outside the classes) it is
+    dropped, counted in ``num_dropped_ignored_regions``; of an object of
+    the classes it is a bad sample. ``"objects": []`` (or stuff only)
+    gives a frame without instances, counted in ``num_empty_frames``.
 
     Registered in yolo_plugin's registry, it shadows mmdet's COCO-json
     ``CityscapesDataset`` under the ``yolo_plugin`` scope (mmdet's stays
@@ -110,14 +117,16 @@ class CityscapesDataset(BaseDrivingDataset):
         return index
 
     def parse_labels(self, ref: Tuple[str, str], width: int,
-                     height: int) -> List[dict]:
+                     height: int) -> List[Optional[dict]]:
         city, stem = ref
         return self._parse_polygons(
             osp.join(self._dir('gtFine'), city, stem + POLYGONS_SUFFIX), width,
             height)
 
     def _parse_polygons(self, path: str, width: int,
-                        height: int) -> List[dict]:
+                        height: int) -> List[Optional[dict]]:
+        """One instance (or None, see :meth:`_parse_instance`) per object
+        with an instance label or its group label."""
         if not osp.isfile(path):
             raise BadSampleError.at(path, 'polygon file not found',
                                     'missing label file')
@@ -140,19 +149,49 @@ class CityscapesDataset(BaseDrivingDataset):
                 path, f'imgWidth x imgHeight {ann["imgWidth"]}x'
                 f'{ann["imgHeight"]} differs from the image ({width}x'
                 f'{height})', 'size mismatch')
-        if not ann['objects']:
-            raise BadSampleError.at(path, 'no objects (empty label file)',
-                                    'empty label file')
-        instances = []
-        for number, obj in enumerate(ann['objects']):
-            instance = self._parse_object(obj, number, path, width, height)
-            if instance is not None:
-                instances.append(instance)
-        return instances
+        return [
+            self._parse_instance(polygon, label, where, path, width, height)
+            for polygon, label, where in _instance_objects(
+                ann['objects'], path)
+        ]
 
-    def _parse_object(self, obj: dict, number: int, path: str, width: int,
-                      height: int) -> Optional[dict]:
-        """One json object -> an instance dict, or None for stuff."""
+    def _parse_instance(self, polygon, label: str, where: str, path: str,
+                        width: int, height: int) -> Optional[dict]:
+        """The instance dict of the json ``polygon`` of an object with an
+        instance (or group) ``label``; None for an ignored polygon
+        enclosing no area (see the class doc)."""
+        base_label, is_group = _split_group(label)
+        class_index = self.label_of_type[base_label]
+        ignored = is_group or class_index < 0
+        points = _checked_points(polygon, path, where)
+        if _on_one_line(points):
+            if ignored:
+                return None
+            raise BadSampleError.at(
+                path, f'{where}: polygon {shown(polygon)} encloses '
+                'no area (its points lie on one line)', 'bad polygon')
+        bbox = fit_box_to_image(
+            _pixel_extent(points), width, height, math.inf, path, None,
+            f'{where}: box')
+        return dict(
+            bbox=bbox,
+            bbox_label=class_index,
+            ignore_flag=int(ignored),
+            cityscapes_label=label)
+
+
+def _instance_objects(objects: list,
+                      path: str) -> Iterator[Tuple[object, str, str]]:
+    """``(polygon, label, where)`` of each json object in ``objects`` that
+    gives an instance: not deleted, with an instance label or its group
+    label; ``polygon`` is as found (None when absent), ``where`` names the
+    object in messages. Stuff is passed over.
+
+    Raises:
+        BadSampleError: an object without a label string, with a
+            ``deleted`` other than 0 or 1, or with an unknown label.
+    """
+    for number, obj in enumerate(objects):
         label = obj.get('label') if isinstance(obj, dict) else None
         where = f'object #{number} (label {shown(label)})'
         if not isinstance(label, str):
@@ -164,28 +203,30 @@ class CityscapesDataset(BaseDrivingDataset):
                 path, f'{where}: deleted must be 0 or 1 (or false, true), '
                 f'got {shown(deleted)}', 'malformed json')
         if deleted:
-            return None
-        is_group = (label not in CITYSCAPES_LABELS
-                    and label.endswith(GROUP_SUFFIX))
-        base_label = label[:-len(GROUP_SUFFIX)] if is_group else label
+            continue
+        base_label, _ = _split_group(label)
         if base_label not in CITYSCAPES_LABELS:
             raise BadSampleError.at(path, f'{where}: unknown Cityscapes '
                                     'label', 'unknown class')
-        if base_label not in CITYSCAPES_INSTANCE_LABELS:
-            return None
-        bbox = fit_box_to_image(
-            _polygon_extent(obj.get('polygon'), path, where), width, height,
-            math.inf, path, None, f'{where}: box')
-        class_index = self.label_of_type[base_label]
-        return dict(
-            bbox=bbox,
-            bbox_label=class_index,
-            ignore_flag=int(is_group or class_index < 0),
-            cityscapes_label=label)
+        if base_label in CITYSCAPES_INSTANCE_LABELS:
+            yield obj.get('polygon'), label, where
 
 
-def _polygon_extent(polygon, path: str, where: str) -> List[float]:
-    """``[min x, min y, max x + 1, max y + 1]`` of [[x, y], ...] (pixels)."""
+def _split_group(label: str) -> Tuple[str, bool]:
+    """``('car', True)`` for the crowd label ``'cargroup'``, ``(label,
+    False)`` for any other."""
+    if label not in CITYSCAPES_LABELS and label.endswith(GROUP_SUFFIX):
+        return label[:-len(GROUP_SUFFIX)], True
+    return label, False
+
+
+def _checked_points(polygon, path: str,
+                    where: str) -> List[Tuple[float, float]]:
+    """The (x, y) points (pixels) of a json polygon [[x, y], ...].
+
+    Raises:
+        BadSampleError: not a list of at least 3 pairs of finite numbers.
+    """
     points_ok = isinstance(polygon, list) and len(polygon) >= 3 and all(
         isinstance(p, (list, tuple)) and len(p) == 2
         and all(_is_finite_number(v) for v in p) for p in polygon)
@@ -193,9 +234,25 @@ def _polygon_extent(polygon, path: str, where: str) -> List[float]:
         raise BadSampleError.at(
             path, f'{where}: polygon must be a list of at least 3 [x, y] '
             f'finite numbers, got {shown(polygon)}', 'malformed json')
-    xs = [float(p[0]) for p in polygon]
-    ys = [float(p[1]) for p in polygon]
+    return [(float(x), float(y)) for x, y in polygon]
+
+
+def _pixel_extent(points: List[Tuple[float, float]]) -> List[float]:
+    """``[min x, min y, max x + 1, max y + 1]`` of the points (pixels)."""
+    xs, ys = zip(*points)
     return [min(xs), min(ys), max(xs) + 1.0, max(ys) + 1.0]
+
+
+def _on_one_line(points: List[Tuple[float, float]]) -> bool:
+    """Whether all the points lie on one straight line (or coincide): the
+    polygon then encloses no area (exact test; Cityscapes' coordinates are
+    integers)."""
+    x0, y0 = points[0]
+    offsets = [(x - x0, y - y0) for x, y in points if (x, y) != (x0, y0)]
+    if not offsets:
+        return True
+    dx, dy = offsets[0]
+    return all(dx * y - dy * x == 0 for x, y in offsets)
 
 
 def _is_finite_number(value) -> bool:

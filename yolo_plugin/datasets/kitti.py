@@ -7,7 +7,8 @@ from typing import List, Optional
 
 from yolo_plugin.registry import DATASETS
 from .bad_samples import BadSampleError, read_text, shown
-from .base_driving_dataset import BaseDrivingDataset, fit_box_to_image
+from .base_driving_dataset import (BaseDrivingDataset, fit_box_to_image,
+                                   has_positive_area)
 
 #: The eight object classes of KITTI; ``DontCare`` marks unlabelled regions.
 KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
@@ -40,10 +41,15 @@ class KittiDataset(BaseDrivingDataset):
     occluded, alpha, box left top right bottom in pixels, 3D dimensions
     h w l, location x y z, rotation_y), optionally a 16th, score.
     ``DontCare`` boxes and types outside the classes become ignored
-    instances (``bbox_label=-1``, ``ignore_flag=1``), kept for the metric.
-    Every instance also keeps ``kitti_type``, ``truncated``, ``occluded``
-    and ``alpha``. An empty label file is a bad sample (KITTI writes at
-    least one line, a ``DontCare`` if nothing else, for every frame).
+    instances (``bbox_label=-1``, ``ignore_flag=1``), kept for the metric;
+    such a box with zero or negative area (right <= left or bottom <= top,
+    as in DontCare lines of older KITTI releases) is dropped, counted in
+    ``num_dropped_ignored_regions``. Every instance also keeps
+    ``kitti_type``, ``truncated``, ``occluded`` and ``alpha``. An empty
+    label file (no line, or blank lines only: what annotation tools write
+    for a frame without objects) gives a frame without instances, counted
+    in ``num_empty_frames``; a missing one is a bad sample, and so is an
+    object of the classes with a box of zero or negative area.
 
     Args:
         split: name of a split file ``ImageSets/{split}.txt``, or None for
@@ -129,30 +135,28 @@ class KittiDataset(BaseDrivingDataset):
                 'bad file name')
         return int(frame)
 
-    def parse_labels(self, frame: str, width: int, height: int) -> List[dict]:
+    def parse_labels(self, frame: str, width: int,
+                     height: int) -> List[Optional[dict]]:
         return self._parse_label_file(
             osp.join(self._dir('label_2'), f'{frame}.txt'), width, height)
 
     def _parse_label_file(self, path: str, width: int,
-                          height: int) -> List[dict]:
+                          height: int) -> List[Optional[dict]]:
+        """One instance (or None, see :meth:`_parse_label_line`) per
+        non-blank line; none for an empty file."""
         if not osp.isfile(path):
             raise BadSampleError.at(path, 'label file not found',
                                     'missing label file')
         lines = read_text(path).split('\n')
-        instances = [
+        return [
             self._parse_label_line(line, path, line_no, width, height)
             for line_no, line in enumerate(lines, 1) if line.strip()
         ]
-        if not instances:
-            raise BadSampleError.at(
-                path, 'empty label file (KITTI writes at least one line per '
-                'frame; use on_bad_sample="skip" to leave such frames out)',
-                'empty label file')
-        return instances
 
     def _parse_label_line(self, line: str, path: str, line_no: int,
-                          width: int, height: int) -> dict:
-        """One label line -> one instance dict (see the class doc)."""
+                          width: int, height: int) -> Optional[dict]:
+        """One label line -> one instance dict (see the class doc), or None
+        for an ignored box of zero or negative area."""
         fields = line.split()
         if len(fields) not in (15, 16):
             raise BadSampleError.at(
@@ -183,10 +187,12 @@ class KittiDataset(BaseDrivingDataset):
                 path, f'truncated {fields[1]} must lie in [0, 1] and '
                 f'occluded {fields[2]} in {{0, 1, 2, 3}}', 'bad label line',
                 line_no)
-        bbox = fit_box_to_image(
-            [values[k] for k in ('left', 'top', 'right', 'bottom')], width,
-            height, BOX_TOLERANCE, path, line_no)
+        box = [values[k] for k in ('left', 'top', 'right', 'bottom')]
         label = self.label_of_type.get(kitti_type, -1)
+        if label < 0 and not has_positive_area(box):
+            return None
+        bbox = fit_box_to_image(box, width, height, BOX_TOLERANCE, path,
+                                line_no)
         return dict(
             bbox=bbox,
             bbox_label=label,

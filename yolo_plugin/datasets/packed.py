@@ -11,7 +11,13 @@ File layout (little endian)::
     index          UTF-8 JSON: format version, the dataset selection it was
                    packed from (``source``), ``resize`` (null or [W, H]),
                    ``num_skipped`` and ``samples``: one dict per image with
-                   ``offset``, ``shape`` and the dataset's ``data_info``.
+                   ``offset``, ``shape`` and the dataset's ``data_info``
+                   (frames without instances included; each with its
+                   ``num_dropped_ignored_regions``).
+
+Version 2 added ``num_dropped_ignored_regions`` to the ``data_info`` and
+keeps frames without objects, which version 1 packs may have skipped:
+version 1 files are refused (repack them).
 
 Writing goes to ``<out>.partial`` with a journal ``<out>.partial.jsonl``
 (one line per packed image), so an interrupted run resumes where it stopped
@@ -35,7 +41,7 @@ from .builder import build_split_dataset
 from .image_io import decode_image
 
 MAGIC = b'YPLPACK1'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _HEADER = struct.Struct('<8sQQ')
 _open_packs: Dict[Tuple[str, int], 'PackedImageFile'] = {}
 
@@ -69,7 +75,8 @@ class PackedImageFile:
         if index.get('format_version') != FORMAT_VERSION:
             raise ValueError(f'{path}: pack format version '
                              f'{index.get("format_version")!r}, this code '
-                             f'reads version {FORMAT_VERSION}')
+                             f'reads version {FORMAT_VERSION}; repack it '
+                             'with tools/pack_dataset.py')
         self.source: dict = index['source']
         self.resize: Optional[List[int]] = index['resize']
         self.num_skipped: int = index['num_skipped']

@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Sequence
 
 import mmcv
 import torch
+from mmdet.structures import DetDataSample
+from mmdet.utils import get_test_pipeline_cfg
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
@@ -19,7 +21,6 @@ from yolo_plugin.registry import DATASETS, MODELS
 from .config_setup import load_config
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
-LOADERS = ('LoadImageFromPackOrFile', 'LoadImageFromFile', 'mmdet.LoadImageFromFile')
 DETECTIONS_FILE = 'detections.json'
 
 
@@ -40,25 +41,6 @@ def list_images(path: str) -> List[str]:
     if not images:
         raise FileNotFoundError(f'{path} holds no image ({", ".join(IMAGE_SUFFIXES)})')
     return images
-
-
-def inference_pipeline(cfg: Config) -> List[dict]:
-    """The config's test pipeline for bare image files: images read with
-    ``LoadImageFromFile``, no annotations loaded or packed."""
-    dataset_cfg = cfg.test_dataloader.dataset
-    while 'dataset' in dataset_cfg:
-        dataset_cfg = dataset_cfg['dataset']
-    steps = []
-    for step in dataset_cfg.pipeline:
-        step = dict(step)
-        if step['type'] in LOADERS:
-            step = dict(type='mmdet.LoadImageFromFile')
-        elif step['type'].endswith('LoadAnnotations'):
-            continue
-        elif step['type'].endswith('PackDetInputs') and 'meta_keys' in step:
-            step['meta_keys'] = tuple(k for k in step['meta_keys'] if k != 'instances')
-        steps.append(step)
-    return steps
 
 
 def dataset_meta_of(cfg: Config, checkpoint: dict) -> Dict:
@@ -88,6 +70,17 @@ def load_detector(config: str, checkpoint: str, device: str = 'cpu',
     return model.fuse_conv_bn() if isinstance(model, YOLODetector) else model
 
 
+def detect(model: torch.nn.Module, pipeline: Compose,
+           images: Sequence[str]) -> List[DetDataSample]:
+    """The data samples, with ``pred_instances`` in original-image pixels,
+    of ``model`` on the image files ``images`` (one batch) through
+    ``pipeline``: the config's test pipeline, as mmdet's
+    ``inference_detector`` runs it (``get_test_pipeline_cfg``)."""
+    batch = pseudo_collate([pipeline(dict(img_path=path)) for path in images])
+    with torch.no_grad():
+        return model.test_step(batch)
+
+
 def detections_to_json(pred, classes: Sequence[str], score_thr: float) -> List[dict]:
     """Detections of one image at or above ``score_thr`` as json-ready dicts
     (``bbox`` xyxy original-image pixels, ``score``, ``label``, ``class``)."""
@@ -109,7 +102,7 @@ def infer(model: torch.nn.Module, images: Sequence[str], out_dir: str,
     Returns:
         The path of the json file.
     """
-    pipeline = Compose(inference_pipeline(model.cfg))
+    pipeline = Compose(get_test_pipeline_cfg(model.cfg))
     classes = list(model.dataset_meta['classes'])
     visualizer = DetLocalVisualizer(name='yolo_plugin-infer')
     visualizer.dataset_meta = model.dataset_meta
@@ -119,11 +112,7 @@ def infer(model: torch.nn.Module, images: Sequence[str], out_dir: str,
     bar = tqdm(total=len(images), desc='infer', unit='img', disable=not progress)
     for start in range(0, len(images), batch_size):
         paths = images[start:start + batch_size]
-        batch = pseudo_collate([pipeline(dict(img_path=p, img_id=i))
-                                for i, p in enumerate(paths, start)])
-        with torch.no_grad():
-            samples = model.test_step(batch)
-        for path, sample in zip(paths, samples):
+        for path, sample in zip(paths, detect(model, pipeline, paths)):
             name = osp.relpath(osp.abspath(path), root)
             image = mmcv.imread(path, channel_order='rgb')
             visualizer.add_datasample(name, image, sample, draw_gt=False,

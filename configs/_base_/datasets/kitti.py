@@ -20,7 +20,9 @@ backend_args = None
 # YOLOv3 recipe of mmdet: zoom out (Expand), crop (MinIoURandomCrop),
 # multi-scale resize, flip, photometric distortion. Ignored instances
 # (DontCare, classes outside the set) travel along as gt_ignore_flags and
-# end in data_samples.ignored_instances.
+# end in data_samples.ignored_instances. LoadImageFromPackOrFile reads the
+# pack or the file, and reports a missing or damaged image as a bad sample
+# (skipped with on_bad_sample='skip').
 train_pipeline = [
     dict(type='LoadImageFromPackOrFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -39,9 +41,11 @@ train_pipeline = [
     dict(type='PackDetInputs')
 ]
 # ``instances`` in the meta keys: metrics read the raw ground truth
-# (original-image pixels, KITTI fields) from the data samples.
+# (original-image pixels, KITTI fields) from the data samples. mmcv's
+# LoadImageFromFile, as mmdet's inference APIs expect; a dataset with a
+# ``packed_file`` reads the pack instead (LoadImageFromPackOrFile).
 test_pipeline = [
-    dict(type='LoadImageFromPackOrFile', backend_args=backend_args),
+    dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='Pad', size_divisor=32),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -16,7 +16,9 @@ class LoadImageFromPackOrFile(BaseTransform):
 
     Unlike that one, a missing or undecodable file raises
     :class:`BadSampleError` naming the file, which the dataset skips with
-    ``on_bad_sample='skip'``.
+    ``on_bad_sample='skip'`` (the training pipelines' loader). A dataset
+    built with ``packed_file`` puts this loader in place of mmcv's
+    ``LoadImageFromFile`` (the test pipelines' loader).
 
     Required keys: ``img_path``, or ``packed_image`` (``file``, ``offset``,
     ``shape``). Added keys: ``img`` ((H, W, 3) uint8 BGR), ``img_shape``,
