@@ -1,6 +1,5 @@
 """BFloat16OptimWrapper: the forward runs in bfloat16 autocast, the head's
-losses in fp32, the weights stay fp32, and it learns as fp32
-does."""
+losses in fp32, the weights stay fp32, and it learns as fp32 does."""
 import copy
 
 import torch
@@ -45,21 +44,44 @@ def test_forward_in_bfloat16_losses_and_weights_in_fp32():
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
-def test_same_losses_to_bfloat16_precision_and_the_loss_falls():
-    """The first step's losses equal fp32's to bfloat16 precision; training
-    one image for 40 steps in bfloat16 cuts the loss as fp32 does."""
+# Largest relative gap between a loss component under bfloat16 autocast and
+# in fp32, measured over 30 seeds of this model and batch on a CPU that
+# emulates bfloat16: loss_cls 0.54 %, loss_xy 0.25 %, loss_obj 0.33 %,
+# loss_wh 8.6 % (a small sum of squared log-size residuals, 0.3 to 0.8,
+# which rounding moves most). Each bound is 1.4 to 2 times its worst case.
+COMPONENT_RTOL = dict(loss_cls=0.01, loss_xy=0.005, loss_obj=0.005, loss_wh=0.12)
+# Largest relative gap between the bfloat16 and the fp32 loss at any of the
+# first 8 Adam steps, over seeds 0 to 6: 3.6 % (the losses fall from ~23 to
+# ~8 and rounding differences compound step by step).
+CURVE_RTOL = 0.06
+CURVE_STEPS = 8
+
+
+def test_each_loss_equals_fp32_to_bfloat16_precision():
+    model, batch = tiny_detector_and_batch()
+    data = model.data_preprocessor(batch, True)
+    wrapper = _wrapper(model, 'BFloat16OptimWrapper')
+    with torch.no_grad():
+        fp32 = model(**data, mode='loss')
+        with wrapper.optim_context(model):
+            bf16 = model(**data, mode='loss')
+    for name, rtol in COMPONENT_RTOL.items():
+        torch.testing.assert_close(bf16[name], fp32[name], rtol=rtol, atol=0,
+                                   msg=lambda message, name=name: f'{name}: {message}')
+
+
+def test_bfloat16_training_follows_the_fp32_loss_curve():
+    """The same model, batch, optimizer (Adam) and steps in fp32 and under
+    BFloat16OptimWrapper: both losses fall at every step, to under half, and
+    the bfloat16 curve stays within CURVE_RTOL of the fp32 one."""
     model, batch = tiny_detector_and_batch()
     twin = copy.deepcopy(model)
-    fp32 = model.train_step(batch, _wrapper(model, 'OptimWrapper', 'SGD'))
-    wrapper = _wrapper(twin, 'BFloat16OptimWrapper', 'Adam')
-    history = [twin.train_step(batch, wrapper) for _ in range(40)]
-    # bfloat16 keeps 8 significant bits (relative rounding 2**-9); through
-    # ~50 layers the total moves well under 1 %. A component that is a small
-    # sum of squared residuals moves more (loss_wh: up to 5 % here, where the
-    # CPU emulates bfloat16).
-    torch.testing.assert_close(history[0]['loss'], fp32['loss'], rtol=0.01, atol=0)
-    for name in fp32:
-        torch.testing.assert_close(history[0][name], fp32[name], rtol=0.07, atol=0.01)
-    losses = [float(step['loss']) for step in history]
-    assert all(torch.isfinite(torch.tensor(losses)))
-    assert losses[-1] < 0.25 * losses[0]
+    curves = []
+    for net, wrapper_type in ((model, 'OptimWrapper'), (twin, 'BFloat16OptimWrapper')):
+        wrapper = _wrapper(net, wrapper_type, 'Adam')
+        curves.append(torch.tensor([float(net.train_step(batch, wrapper)['loss'])
+                                    for _ in range(CURVE_STEPS)]))
+    fp32, bf16 = curves
+    for curve in curves:
+        assert (curve.diff() < 0).all() and curve[-1] < 0.5 * curve[0]
+    torch.testing.assert_close(bf16, fp32, rtol=CURVE_RTOL, atol=0)

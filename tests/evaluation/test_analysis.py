@@ -7,7 +7,6 @@ from mmdet.evaluation.functional import eval_map
 from yolo_plugin.evaluation.analysis import (DetectionSet, confusion_matrix,
                                              match_detections,
                                              precision_recall_curves)
-from yolo_plugin.evaluation.functional import box_overlaps
 from .samples import random_image
 
 CLASSES = ('car', 'person', 'bike')
@@ -20,6 +19,18 @@ def _random_set(seed, num_images=30):
         for _ in range(num_images)
     ]
     return DetectionSet.from_lists(CLASSES, *zip(*images))
+
+
+def _iou(box, other):
+    """IoU of two xyxy boxes, continuous coordinates (no +1)."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    intersection = width * height
+    union = ((box[2] - box[0]) * (box[3] - box[1]) + (other[2] - other[0]) *
+             (other[3] - other[1]) - intersection)
+    return intersection / union
 
 
 def _match_loop(data, iou_thr, by_class):
@@ -35,7 +46,7 @@ def _match_loop(data, iou_thr, by_class):
         ]
         if not gts:
             continue
-        ious = [box_overlaps(data.det_boxes[d], data.gt_boxes[g]) for g in gts]
+        ious = [_iou(data.det_boxes[d], data.gt_boxes[g]) for g in gts]
         if max(ious) < iou_thr:
             continue
         g = gts[int(np.argmax(ious))]

@@ -39,7 +39,7 @@ import random
 import statistics
 import tempfile
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import mmcv
@@ -559,16 +559,56 @@ def measure_inference(contestants: Contestants,
                       settings: BenchmarkSettings) -> Tuple[List[Row], dict, dict]:
     """``test_step`` (preprocessing, forward, decode, NMS, rescale) of one
     batch, each of our variants and mmdet's; and how well each of ours
-    reproduces mmdet's detections."""
+    reproduces mmdet's detections (:func:`mmdet_test_cfg_agreement`)."""
     batch = synthetic_batch(settings.infer_batch_size, settings, settings.seed + 1)
-    outputs = {}
-    times = time_in_turns(inference_calls(contestants, settings, batch, outputs),
+    times = time_in_turns(inference_calls(contestants, settings, batch),
                           settings.warmup, settings.repeats, settings.torch_device)
     rows = _variant_rows('inference', 'inference', 'inference incl. decode + NMS', times, settings,
                          settings.infer_batch_size)
-    agreement = {f'{name}_vs_mmdet': detection_agreement(outputs['mmdet'], outputs[name])
-                 for name in outputs if name != 'mmdet'}
-    return rows, times, agreement
+    return rows, times, mmdet_test_cfg_agreement(contestants, settings, batch)
+
+
+def detection_check_models(contestants: Contestants,
+                           settings: BenchmarkSettings) -> Contestants:
+    """The contestants with copies of both inference models that differ
+    from the timed ones in two ways, so that detections are compared as
+    mmdet makes them:
+
+    - the head's ``test_cfg`` is mmdet's shipped YOLOv3 one, verbatim on
+      both (no ``candidate_score`` / ``clip_to_image`` keys: our head then
+      picks candidates by class probability, as mmdet's does);
+    - objectness varies from prior to prior (the same prediction weights
+      in both; the timed models have objectness 0.5 everywhere, see
+      :func:`share_weights`, under which the candidate rules agree anyway).
+    """
+    ours = copy.deepcopy(contestants.deploy)
+    theirs = copy.deepcopy(contestants.mmdet_deploy)
+    test_cfg = get_config(MMDET_YOLOV3_CONFIG).model.test_cfg
+    gen = torch.Generator().manual_seed(settings.seed + 3)
+    with torch.no_grad():
+        for their_conv, our_conv in zip(theirs.bbox_head.convs_pred, ours.bbox_head.pred_convs):
+            weight = their_conv.weight.view(theirs.bbox_head.num_base_priors,
+                                            theirs.bbox_head.num_attrib, -1)
+            objectness = torch.randn(weight[:, 4].shape, generator=gen)
+            weight[:, 4] = objectness.to(weight) * (2.0 / weight.shape[-1]**0.5)
+            our_conv.weight.copy_(their_conv.weight)
+    for model in (ours, theirs):
+        model.bbox_head.test_cfg = copy.deepcopy(test_cfg)
+    return replace(contestants, deploy=ours, mmdet_deploy=theirs)
+
+
+def mmdet_test_cfg_agreement(contestants: Contestants,
+                             settings: BenchmarkSettings, batch: dict) -> Dict[str, dict]:
+    """How well each of our inference variants reproduces mmdet's
+    detections of ``batch`` (:func:`detection_agreement`), both under
+    mmdet's own ``test_cfg`` with varied objectness
+    (:func:`detection_check_models`)."""
+    outputs = {}
+    for call in inference_calls(detection_check_models(contestants, settings), settings, batch,
+                                outputs).values():
+        call()
+    return {f'{name}_vs_mmdet': detection_agreement(outputs['mmdet'], outputs[name])
+            for name in outputs if name != 'mmdet'}
 
 
 def measure_training(contestants: Contestants,
@@ -606,16 +646,15 @@ def detection_agreement(reference: List[DetDataSample], candidate: List[DetDataS
 
 
 def _flatten_detections(samples: List[DetDataSample]) -> Tuple[torch.Tensor, ...]:
-    """(image index, boxes clipped to the image, scores, labels) of all
-    detections, in fp32 on the CPU (mmdet's head does not clip, ours
-    does)."""
+    """(image index, boxes, scores, labels) of all detections, in fp32 on
+    the CPU. Boxes as the heads give them: under mmdet's ``test_cfg``
+    neither clips (clipped, the boxes of large anchors would all become
+    the whole image, and a detection could match another one's twin)."""
     preds = [sample.pred_instances for sample in samples]
     counts = torch.tensor([len(pred) for pred in preds])
     img_idx = torch.repeat_interleave(torch.arange(len(preds)), counts)
-    limits = torch.tensor([sample.ori_shape[::-1] for sample in samples], dtype=torch.float32)
-    boxes = torch.cat([pred.bboxes.float().cpu() for pred in preds])
-    boxes = torch.minimum(boxes.clamp(min=0), limits.repeat(1, 2)[img_idx])
-    return (img_idx, boxes, torch.cat([pred.scores.float().cpu() for pred in preds]),
+    return (img_idx, torch.cat([pred.bboxes.float().cpu() for pred in preds]),
+            torch.cat([pred.scores.float().cpu() for pred in preds]),
             torch.cat([pred.labels.cpu() for pred in preds]))
 
 

@@ -59,8 +59,11 @@ def test_default_layout_is_contiguous():
 
 @pytest.mark.parametrize('channels_last', [False, True])
 def test_fused_model_gives_the_same_outputs(channels_last):
-    model = build(channels_last).eval()
-    images = torch.rand(2, 3, 64, 64)
+    """Compared in float64, where fusing moves the outputs (up to 226) by at
+    most 7.3e-13 (measured; 3e-4 in float32) and a fusion that ignores
+    BatchNorm's eps moves them by up to 0.04."""
+    model = build(channels_last).double().eval()
+    images = torch.rand(2, 3, 64, 64, dtype=torch.float64)
     with torch.no_grad():
         reference, = model(images, mode='tensor')
         fused = model.fuse_conv_bn()
@@ -71,7 +74,7 @@ def test_fused_model_gives_the_same_outputs(channels_last):
         assert all(w.is_contiguous(memory_format=torch.channels_last)
                    for w in conv_weights(model))
     for ref, out in zip(reference, outputs):
-        torch.testing.assert_close(out, ref, rtol=1e-3, atol=1e-3)
+        torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-10)
 
 
 def test_fused_model_refuses_training():
