@@ -22,7 +22,7 @@ from yolo_plugin.datasets import (BadSampleError, CityscapesDataset,
                                   KittiDataset)
 from yolo_plugin.datasets.cityscapes import (CITYSCAPES_INSTANCE_LABELS,
                                              CITYSCAPES_LABELS)
-from yolo_plugin.datasets.kitti import KITTI_CLASSES
+from yolo_plugin.datasets.kitti_format import KITTI_CLASSES
 
 WIDTH, HEIGHT = 200, 100  # pixels, every image below
 NUM_FRAMES = 3  # frames of the skip tests

@@ -3,7 +3,8 @@ the synthetic demo data."""
 from .bad_samples import BadSampleError
 from .base_driving_dataset import BaseDrivingDataset
 from .cityscapes import CityscapesDataset
-from .kitti import KITTI_CLASSES, KittiDataset
+from .kitti import KittiDataset
+from .kitti_format import KITTI_CLASSES
 from .packed import PackedImageFile, write_pack
 from .transforms import LoadImageFromPackOrFile
 

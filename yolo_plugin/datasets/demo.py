@@ -26,6 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from .kitti_format import DONT_CARE, format_kitti_line, write_kitti_file
+
 KITTI_DEMO_SIZE = (621, 188)  # (W, H): KITTI's 1242 x 375, halved
 CITYSCAPES_DEMO_SIZE = (512, 256)  # (W, H): Cityscapes' 2048 x 1024 / 4
 DEMO_FORMATS = ('kitti', 'cityscapes')
@@ -549,16 +551,14 @@ def _wrap_angle(angle: float) -> float:
 
 def kitti_label_lines(scene: Scene, rng: np.random.Generator) -> List[str]:
     """The KITTI label lines (15 fields) of a scene, with plausible 3D
-    fields from a pinhole camera at KITTI's height."""
+    fields from a pinhole camera at KITTI's height; a group is a
+    ``DontCare`` region with the other fields unknown."""
     lines = []
     cx = scene.image.shape[1] / 2
     for obj in scene.objects:
         if obj.is_group:
-            box = ' '.join(f'{v:.2f}' for v in _dont_care_box(obj, scene))
-            lines.append(f'DontCare -1 -1 -10 {box} -1 -1 -1 -1000 -1000 '
-                         '-1000 -10')
+            lines.append(format_kitti_line(DONT_CARE, _dont_care_box(obj, scene)))
             continue
-        box = ' '.join(f'{v:.2f}' for v in obj.bbox)
         h, w = obj.pixels.shape[:2]
         depth = scene.focal * obj.real_height / h
         x = (obj.x0 + w / 2 - cx) * depth / scene.focal
@@ -568,12 +568,10 @@ def kitti_label_lines(scene: Scene, rng: np.random.Generator) -> List[str]:
                       (0.0 if obj.facing > 0 else math.pi))
         rotation_y = _wrap_angle(rotation_y + rng.normal(0, 0.08))
         alpha = _wrap_angle(rotation_y - math.atan2(x, depth))
-        lines.append(
-            f'{obj.kind} {obj.truncated:.2f} {_occlusion_level(obj.hidden)} '
-            f'{alpha:.2f} {box} {obj.real_height:.2f} '
-            f'{rng.uniform(*width_range):.2f} '
-            f'{rng.uniform(*length_range):.2f} {x:.2f} {y:.2f} {depth:.2f} '
-            f'{rotation_y:.2f}')
+        dimensions = (obj.real_height, rng.uniform(*width_range), rng.uniform(*length_range))
+        lines.append(format_kitti_line(
+            obj.kind, obj.bbox, truncated=obj.truncated, occluded=_occlusion_level(obj.hidden),
+            alpha=alpha, dimensions=dimensions, location=(x, y, depth), rotation_y=rotation_y))
     return lines
 
 
@@ -688,9 +686,8 @@ def make_demo_kitti(root: str,
             scene = render_scene(rng, *size)
             _write_png(osp.join(root, 'training/image_2', f'{frame:06d}.png'),
                        scene.image)
-            with open(osp.join(root, 'training/label_2', f'{frame:06d}.txt'),
-                      'w') as f:
-                f.write('\n'.join(kitti_label_lines(scene, rng)) + '\n')
+            write_kitti_file(osp.join(root, 'training/label_2', f'{frame:06d}.txt'),
+                             kitti_label_lines(scene, rng))
     if num_test:
         os.makedirs(osp.join(root, 'testing/image_2'), exist_ok=True)
         for frame in frames['test']:

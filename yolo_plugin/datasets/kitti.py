@@ -1,28 +1,14 @@
 """KITTI 2D object detection in its raw layout."""
-import math
 import os
 import os.path as osp
-import re
 from typing import List, Optional
 
 from yolo_plugin.registry import DATASETS
 from .bad_samples import BadSampleError, read_text, shown
 from .base_driving_dataset import (BaseDrivingDataset, fit_box_to_image,
                                    has_positive_area)
+from .kitti_format import DONT_CARE, KITTI_CLASSES, KittiLine, iter_kitti_lines
 
-#: The eight object classes of KITTI; ``DontCare`` marks unlabelled regions.
-KITTI_CLASSES = ('Car', 'Van', 'Truck', 'Pedestrian', 'Person_sitting',
-                 'Cyclist', 'Tram', 'Misc')
-DONT_CARE = 'DontCare'
-#: Names of the fields of a label line after the type; ``score`` (16th
-#: field) appears only in result files.
-KITTI_NUMERIC_FIELDS = ('truncated', 'occluded', 'alpha', 'left', 'top',
-                        'right', 'bottom', 'height', 'width', 'length', 'x',
-                        'y', 'z', 'rotation_y', 'score')
-#: A number of a label line: ASCII decimal, optional sign and exponent
-#: (``float()`` alone would also take ``1_0``, ``inf`` or non-ASCII digits).
-KITTI_NUMBER = re.compile(
-    r'[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?')
 #: How far (pixels) a box may reach out of the image before it is an error;
 #: within it the box is clipped.
 BOX_TOLERANCE = 1.0
@@ -147,35 +133,17 @@ class KittiDataset(BaseDrivingDataset):
         if not osp.isfile(path):
             raise BadSampleError.at(path, 'label file not found',
                                     'missing label file')
-        lines = read_text(path).split('\n')
         return [
-            self._parse_label_line(line, path, line_no, width, height)
-            for line_no, line in enumerate(lines, 1) if line.strip()
+            self._parse_label_line(line, path, width, height)
+            for line in iter_kitti_lines(path, types=KITTI_CLASSES + (DONT_CARE, ))
         ]
 
-    def _parse_label_line(self, line: str, path: str, line_no: int,
-                          width: int, height: int) -> Optional[dict]:
-        """One label line -> one instance dict (see the class doc), or None
-        for an ignored box of zero or negative area."""
-        fields = line.split()
-        if len(fields) not in (15, 16):
-            raise BadSampleError.at(
-                path, f'expected 15 fields (16 with a score), got '
-                f'{len(fields)}: {shown(line.strip())}', 'bad label line',
-                line_no)
+    def _parse_label_line(self, line: KittiLine, path: str, width: int,
+                          height: int) -> Optional[dict]:
+        """One parsed label line -> one instance dict (see the class doc),
+        or None for an ignored box of zero or negative area."""
+        fields, values, line_no = line.fields, line.values, line.line_no
         kitti_type = fields[0]
-        if kitti_type != DONT_CARE and kitti_type not in KITTI_CLASSES:
-            raise BadSampleError.at(
-                path, f'unknown KITTI type {shown(kitti_type)} (known: '
-                f'{KITTI_CLASSES + (DONT_CARE, )})', 'unknown class', line_no)
-        values = {}
-        for name, text in zip(KITTI_NUMERIC_FIELDS, fields[1:]):
-            values[name] = float(text) if KITTI_NUMBER.fullmatch(
-                text) else math.nan
-            if not math.isfinite(values[name]):
-                raise BadSampleError.at(
-                    path, f'field {name!r} is not a finite number: '
-                    f'{shown(text)}', 'bad label line', line_no)
         truncated, occluded = values['truncated'], values['occluded']
         if not occluded.is_integer():
             raise BadSampleError.at(

@@ -4,6 +4,9 @@ from the boxes of a data set at a config's input scale
 from typing import List, NamedTuple, Sequence, Tuple
 
 import numpy as np
+import torch
+
+from yolo_plugin.models.task_modules.assigners.yolo_anchor_assigner import wh_iou
 
 RESIZE_TYPES = ('Resize', 'mmdet.Resize', 'RandomResize', 'mmdet.RandomResize')
 
@@ -71,12 +74,10 @@ def dataset_box_sizes(dataset, scale: Tuple[int, int], keep_ratio: bool) -> np.n
     return wh * resize_factors(np.concatenate(img_sizes), scale, keep_ratio)
 
 
-def wh_iou(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:
-    """IoU of boxes and anchors sharing one centre: ``(N, 2)`` and ``(K, 2)``
-    -> ``(N, K)``."""
-    inter = np.minimum(wh[:, None, :], anchors[None]).prod(-1)
-    union = wh.prod(-1)[:, None] + anchors.prod(-1)[None] - inter
-    return inter / np.maximum(union, 1e-12)
+def _anchor_iou(wh: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """:func:`wh_iou` (boxes and anchors sharing one centre) of numpy
+    arrays: ``(N, 2)`` and ``(K, 2)`` -> ``(N, K)``."""
+    return wh_iou(torch.from_numpy(wh), torch.from_numpy(anchors)).numpy()
 
 
 def kmeans_anchors(wh: np.ndarray, num_anchors: int = 9, max_iter: int = 300,
@@ -103,7 +104,7 @@ def kmeans_anchors(wh: np.ndarray, num_anchors: int = 9, max_iter: int = 300,
     rng = np.random.default_rng(seed)
     anchors = wh[rng.integers(len(wh))][None]
     while len(anchors) < num_anchors:
-        distance = 1 - wh_iou(wh, anchors).max(1)
+        distance = 1 - _anchor_iou(wh, anchors).max(1)
         weights = distance**2
         pick = rng.choice(len(wh), p=weights / weights.sum()) if weights.sum() > 0 \
             else rng.integers(len(wh))
@@ -111,7 +112,7 @@ def kmeans_anchors(wh: np.ndarray, num_anchors: int = 9, max_iter: int = 300,
 
     assignment = np.full(len(wh), -1)
     for iteration in range(1, max_iter + 1):
-        iou = wh_iou(wh, anchors)
+        iou = _anchor_iou(wh, anchors)
         new_assignment = iou.argmax(1)
         if (new_assignment == assignment).all():
             break
@@ -126,7 +127,7 @@ def kmeans_anchors(wh: np.ndarray, num_anchors: int = 9, max_iter: int = 300,
             anchors[~filled] = wh[worst]
     order = np.argsort(anchors.prod(1))
     anchors = anchors[order]
-    return AnchorClusters(anchors, float(wh_iou(wh, anchors).max(1).mean()), iteration)
+    return AnchorClusters(anchors, float(_anchor_iou(wh, anchors).max(1).mean()), iteration)
 
 
 def anchors_per_level(anchors: np.ndarray, num_levels: int = 3) -> List[List[Tuple[int, int]]]:

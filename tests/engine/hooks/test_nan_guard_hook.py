@@ -5,9 +5,10 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.runner import find_latest_checkpoint
 
 from tests.engine.toy_runner import toy_runner
-from yolo_plugin.engine.hooks.nan_guard_hook import NonFiniteLossError, last_checkpoint
+from yolo_plugin.engine.hooks.nan_guard_hook import NonFiniteLossError
 from yolo_plugin.utils.checkpoint import load_from_local_safe
 
 GUARD = [dict(type='NaNGuardHook', priority='VERY_HIGH')]
@@ -29,7 +30,7 @@ def test_stops_at_injected_nan_and_keeps_last_good_checkpoint(tmp_path):
     good = osp.join(str(tmp_path), 'iter_4.pth')
     assert good in message
     # Nothing saved after the broken step: iteration 4 stays the latest.
-    assert last_checkpoint(str(tmp_path)) == good
+    assert find_latest_checkpoint(str(tmp_path)) == good
     assert not osp.exists(osp.join(str(tmp_path), 'iter_6.pth'))
     assert _finite_weights(good)
     # The broken step did update the weights in memory (what must not be saved).
@@ -42,8 +43,8 @@ def test_stops_when_the_learning_rate_is_far_too_high(tmp_path):
         runner.train()
     stopped_at = runner.iter + 1
     assert f'iteration {stopped_at}' in str(error.value)
-    assert last_checkpoint(str(tmp_path)) == osp.join(str(tmp_path), f'iter_{stopped_at - 1}.pth')
-    assert _finite_weights(last_checkpoint(str(tmp_path)))
+    assert find_latest_checkpoint(str(tmp_path)) == osp.join(str(tmp_path), f'iter_{stopped_at - 1}.pth')
+    assert _finite_weights(find_latest_checkpoint(str(tmp_path)))
 
 
 def test_message_without_any_checkpoint(tmp_path):

@@ -1,4 +1,5 @@
 """The vectorised YOLO assignment against a plain loop-based reference."""
+import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
@@ -7,6 +8,7 @@ from tests.models.yolo_reference import (ANCHORS, IMG_H, IMG_W, STRIDES, area, a
                                          intersection, iou, level_sizes, prior_index)
 from yolo_plugin.models.task_modules import (YOLOAnchorAssigner,
                                              YOLOPriorGenerator)
+from yolo_plugin.models.task_modules.assigners.yolo_anchor_assigner import wh_iou
 from yolo_plugin.models.utils import pad_instances
 
 
@@ -163,3 +165,15 @@ def test_invalid_arguments_raise():
             YOLOAnchorAssigner(ignore_iof_thr=thr)
     for thr in (None, 0.0, 1.0):  # the ends and "off" are accepted
         YOLOAnchorAssigner(ignore_iou_thr=thr, ignore_iof_thr=thr)
+
+
+def test_wh_iou_against_box_iou():
+    """Centred-box IoU equals the IoU of the boxes placed on one centre."""
+    rng = np.random.default_rng(0)
+    wh = rng.uniform(1, 50, (20, 2))
+    anchors = rng.uniform(1, 50, (4, 2))
+    iou = wh_iou(torch.from_numpy(wh), torch.from_numpy(anchors)).numpy()
+    for i, (w, h) in enumerate(wh):
+        for j, (aw, ah) in enumerate(anchors):
+            inter = min(w, aw) * min(h, ah)
+            assert iou[i, j] == pytest.approx(inter / (w * h + aw * ah - inter))

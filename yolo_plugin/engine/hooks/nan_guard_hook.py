@@ -1,12 +1,12 @@
 """Stops training at the first non-finite loss, before anything saves the
 broken weights."""
 import math
-import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
 from mmengine.dist import all_reduce, is_distributed
 from mmengine.hooks import Hook
+from mmengine.runner import find_latest_checkpoint
 
 from yolo_plugin.registry import HOOKS
 
@@ -14,16 +14,6 @@ from yolo_plugin.registry import HOOKS
 class NonFiniteLossError(RuntimeError):
     """Training met a NaN or Inf loss (or weights); raised by
     :class:`NaNGuardHook` after logging the reason."""
-
-
-def last_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``work_dir/last_checkpoint`` names, or None."""
-    record = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(record):
-        return None
-    with open(record) as f:
-        path = f.read().strip()
-    return path or None
 
 
 @HOOKS.register_module()
@@ -90,7 +80,7 @@ class NaNGuardHook(Hook):
 
     @staticmethod
     def _stop(runner, message: str) -> None:
-        good = last_checkpoint(runner.work_dir)
+        good = find_latest_checkpoint(runner.work_dir)
         if good:
             message += (f'Training stopped; the last good checkpoint is {good} '
                         '(resume from it with --resume, e.g. with a lower learning rate).')

@@ -191,19 +191,14 @@ class YOLOv3Head(BaseDenseHead):
                      batch_idx: Tensor, prior_idx: Tensor) -> Tensor:
         """All ``5 + K`` outputs of ``P`` (image, prior) pairs, ``(P, 5 + K)``,
         read straight from the level maps (no flattened copy of the batch)."""
-        level = priors.levels[prior_idx]
-        local = prior_idx - priors.level_offsets[level]  # (y * W + x) * A + a
-        anchor = local % self.num_base_priors
-        cell = local // self.num_base_priors  # y * W + x
+        level, cell_y, cell_x, anchor = priors.locate(prior_idx)
         attrib = torch.arange(self.num_attrib, device=prior_idx.device)
         channel = anchor[:, None] * self.num_attrib + attrib  # (P, 5 + K)
         out = pred_maps[0].new_zeros(len(prior_idx), self.num_attrib)
         for index, m in enumerate(pred_maps):
-            width = m.shape[3]
             # Offsets into the storage, valid for any dense memory format.
             offset = (batch_idx[:, None] * m.stride(0) + channel * m.stride(1) +
-                      (cell // width)[:, None] * m.stride(2) +
-                      (cell % width)[:, None] * m.stride(3))
+                      cell_y[:, None] * m.stride(2) + cell_x[:, None] * m.stride(3))
             in_level = (level == index)[:, None]
             storage = m.as_strided((m.numel(), ), (1, ))
             out = torch.where(in_level, storage[offset.where(in_level, 0)], out)

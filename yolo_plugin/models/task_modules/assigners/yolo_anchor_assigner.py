@@ -139,9 +139,7 @@ class YOLOAnchorAssigner:
         grid_wh = priors.level_grid_wh[level]  # (..., 2)
         cells = (centre / priors.level_strides[level][..., None]).floor().long()
         cells = torch.minimum(cells.clamp(min=0), grid_wh - 1)
-        return priors.level_offsets[level] + (
-            cells[..., 1] * grid_wh[..., 0] + cells[..., 0]) * num_anchors + \
-            flat_anchor % num_anchors
+        return priors.prior_index(level, cells, flat_anchor % num_anchors)
 
     def _assign_by_ratio(self, centre: torch.Tensor, ratio: torch.Tensor,
                          gt_valid: torch.Tensor, priors: YOLOPriors) -> YOLOAssignment:
@@ -162,9 +160,7 @@ class YOLOAnchorAssigner:
         keep_row, keep_cell = cell_valid.nonzero(as_tuple=True)
         cells = cells[keep_row, keep_cell]  # (P, 2)
         level, flat_anchor = level[keep_row], flat_anchor[keep_row]
-        prior_idx = priors.level_offsets[level] + (
-            cells[:, 1] * grid_wh[keep_row, 0] + cells[:, 0]) * num_anchors + \
-            flat_anchor % num_anchors
+        prior_idx = priors.prior_index(level, cells, flat_anchor % num_anchors)
         return YOLOAssignment(batch_idx[keep_row], prior_idx, gt_idx[keep_row],
                               gt_valid.new_zeros((), dtype=torch.long))
 

@@ -22,6 +22,26 @@ class YOLOPriors(NamedTuple):
     level_strides: torch.Tensor  # (L,) pixels a cell of each level
     level_grid_wh: torch.Tensor  # (L, 2) cells across and down (W_l, H_l), long
 
+    def prior_index(self, level: torch.Tensor, cells: torch.Tensor,
+                    anchor: torch.Tensor) -> torch.Tensor:
+        """Index in ``[0, N)`` of the prior of anchor ``anchor`` (of its
+        level's ``A``) at cell ``cells`` (``(..., 2)`` long (x, y)) of level
+        ``level``; ``level`` and ``anchor`` are long of shape ``(...)``."""
+        num_anchors = self.level_anchors.shape[1]
+        grid_w = self.level_grid_wh[level, 0]
+        return self.level_offsets[level] + (
+            cells[..., 1] * grid_w + cells[..., 0]) * num_anchors + anchor
+
+    def locate(self, prior_idx: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """``(level, cell_y, cell_x, anchor)`` of prior indices, each of
+        their shape: the inverse of :meth:`prior_index`."""
+        num_anchors = self.level_anchors.shape[1]
+        level = self.levels[prior_idx]
+        local = prior_idx - self.level_offsets[level]  # (y * W + x) * A + a
+        cell = local // num_anchors
+        grid_w = self.level_grid_wh[level, 0]
+        return level, cell // grid_w, cell % grid_w, local % num_anchors
+
 
 @TASK_UTILS.register_module()
 class YOLOPriorGenerator:
