@@ -26,8 +26,9 @@ model = dict(
 
 # Multi-scale training: each image resized to 320 .. 608 px high.
 train_pipeline = [
-    dict(step, scale=img_scale, ratio_range=(320 / 416, 608 / 416))
-    if step['type'] == 'RandomResize' else step
+    dict(step, resize=dict(step['resize'], scale=img_scale,
+                           ratio_range=(320 / 416, 608 / 416)))
+    if step['type'] == 'RandomExpandCropResizeFlip' else step
     for step in _base_.train_pipeline
 ]
 test_pipeline = [

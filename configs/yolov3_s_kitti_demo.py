@@ -24,15 +24,16 @@ model = dict(
     bbox_head=dict(
         num_classes=3,
         widen_factor=widen_factor,
-        prior_generator=dict(anchors=anchors)),
-    test_cfg=dict(score_thr=0.01))
+        prior_generator=dict(anchors=anchors)))
 
 train_pipeline = [
     dict(type='LoadImageFromPackOrFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='RandomResize', scale=img_scale, ratio_range=(0.8, 1.25), keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    # mmdet's RandomResize and RandomFlip as one step (kitti.py's comments)
+    dict(type='RandomExpandCropResizeFlip',
+         resize=dict(scale=img_scale, ratio_range=(0.8, 1.25), keep_ratio=True),
+         flip=dict(prob=0.5)),
+    dict(type='PackDetInputsChannelsLast')
 ]
 test_pipeline = [dict(step, scale=img_scale) if step['type'] == 'Resize' else step
                  for step in _base_.test_pipeline]

@@ -2,7 +2,7 @@
 data sets in the raw KITTI and Cityscapes layouts, made once per session."""
 import pytest
 
-from yolo_plugin.datasets.demo import make_demo_cityscapes, make_demo_kitti
+from yolo_plugin.datasets.synthetic import make_demo_cityscapes, make_demo_kitti
 
 
 @pytest.fixture(scope='session')

@@ -9,7 +9,7 @@ its latest training wrote). Training keys are plotted by iteration, validation k
 import argparse
 import os.path as osp
 
-from yolo_plugin.engine.log_analysis import find_json_log, load_json_log, plot_curves
+from yolo_plugin.apis.log_analysis import find_json_log, load_json_log, plot_curves
 
 
 def parse_args() -> argparse.Namespace:

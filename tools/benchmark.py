@@ -7,17 +7,20 @@
     python tools/benchmark.py --quick --profile            # top operators
 
 See BENCHMARKS.md for what each side runs; the logic is in
-yolo_plugin/utils/benchmark.py.
+benchmarks/yolov3_vs_mmdet.py, outside the installed package.
 """
 import argparse
 import json
+import os.path as osp
 import shlex
 import sys
 import time
 
-from yolo_plugin.utils.benchmark import (AMP_DTYPES, BenchmarkSettings, default_amp_dtype,
-                                         plot_sweep, profile_models,
-                                         run_benchmark, run_sweep)
+# benchmarks/ sits beside tools/ in the repository, not in the package.
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+from benchmarks.yolov3_vs_mmdet import (AMP_DTYPES, BenchmarkSettings,  # noqa: E402
+                                        default_amp_dtype, plot_sweep, profile_models,
+                                        run_benchmark, run_sweep)
 
 START = time.monotonic()
 QUICK = dict(warmup=1, repeats=3, data_images=8)

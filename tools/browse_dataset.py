@@ -7,13 +7,14 @@ dashed.
 """
 import argparse
 
-from yolo_plugin.datasets.browse import browse_dataset
-from yolo_plugin.datasets.builder import add_config_arguments, config_from_args
+from yolo_plugin.apis import load_config
+from yolo_plugin.apis.browse import browse_dataset
+from yolo_plugin.cli_args import add_split_arguments
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_config_arguments(parser)
+    add_split_arguments(parser)
     parser.add_argument('--out-dir', required=True, help='output folder')
     parser.add_argument(
         '--max-images', type=int, help='draw only the first N samples')
@@ -23,7 +24,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     paths = browse_dataset(
-        config_from_args(args), args.out_dir, args.split, args.max_images)
+        load_config(args.config, args.cfg_options), args.out_dir, args.split, args.max_images)
     print(f'{len(paths)} images written to {args.out_dir}')
 
 

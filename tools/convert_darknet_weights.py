@@ -8,9 +8,8 @@ yolov3.weights gives the whole model, darknet53.conv.74 the backbone alone.
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
-
-from yolo_plugin.models.weights import convert_darknet_weights
+from yolo_plugin.cli_args import add_cfg_options
+from yolo_plugin.converters import convert_darknet_weights
 
 DEFAULT_CONFIG = osp.join(osp.dirname(osp.abspath(__file__)), '..', 'configs', '_base_',
                           'models', 'yolov3_d53.py')
@@ -24,8 +23,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='config of the model the file was trained as (default: '
                         'YOLOv3 with 80 classes)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. model.bbox_head.num_classes=3')
+    add_cfg_options(parser, 'model.bbox_head.num_classes=3')
     return parser.parse_args()
 
 

@@ -5,7 +5,7 @@
 """
 import argparse
 
-from yolo_plugin.models.weights import convert_mmdet_checkpoint
+from yolo_plugin.converters import convert_mmdet_checkpoint
 
 
 def parse_args() -> argparse.Namespace:

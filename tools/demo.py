@@ -6,9 +6,8 @@ KITTI Moderate mAP stays below the target."""
 import argparse
 import sys
 
-from mmengine.config import DictAction
-
-from yolo_plugin.engine.demo import DemoSettings, run_demo
+from yolo_plugin.apis.demo import DemoSettings, run_demo
+from yolo_plugin.cli_args import add_cfg_options
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,8 +21,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=defaults.seed, help='of the demo data')
     parser.add_argument('--threads', type=int, default=defaults.threads,
                         help='torch threads (default: one a core)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. train_cfg.max_epochs=5')
+    add_cfg_options(parser, 'train_cfg.max_epochs=5')
     return parser.parse_args()
 
 

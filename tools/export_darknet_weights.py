@@ -7,9 +7,8 @@ The layers go in the order of yolov3.cfg, readable by Darknet.
 """
 import argparse
 
-from mmengine.config import DictAction
-
-from yolo_plugin.models.weights import export_darknet_weights
+from yolo_plugin.cli_args import add_cfg_options
+from yolo_plugin.converters import export_darknet_weights
 
 
 def parse_args() -> argparse.Namespace:
@@ -19,8 +18,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('dst', help='Darknet weight file to write')
     parser.add_argument('--config', help="the model's config (default: the one stored in "
                         'the checkpoint)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. model.bbox_head.num_classes=3')
+    add_cfg_options(parser, 'model.bbox_head.num_classes=3')
     parser.add_argument('--backbone-only', action='store_true', default=None,
                         help='write the 52 backbone convs only (darknet53.conv.74 style; '
                         'default: as the checkpoint was converted, else all layers)')

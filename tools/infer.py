@@ -5,9 +5,8 @@ checkpoint; write annotated images and detections.json to --out-dir:
 """
 import argparse
 
-from mmengine.config import DictAction
-
-from yolo_plugin.engine.inference import infer, list_images, load_detector
+from yolo_plugin.apis import infer, list_images, load_detector
+from yolo_plugin.cli_args import add_cfg_options
 
 
 def parse_args() -> argparse.Namespace:
@@ -20,8 +19,7 @@ def parse_args() -> argparse.Namespace:
                         help='draw and list detections scoring at least this')
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu', 'cuda:0'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+    add_cfg_options(parser)
     return parser.parse_args()
 
 

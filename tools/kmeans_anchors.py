@@ -6,30 +6,25 @@ input scale, printed (and written with --out) in config form:
 """
 import argparse
 
-from mmengine.config import DictAction
-
-from yolo_plugin.datasets.builder import SPLITS, config_from_args
-from yolo_plugin.utils.anchors import config_anchors
+from yolo_plugin.apis import load_config
+from yolo_plugin.apis.anchors import config_anchors
+from yolo_plugin.cli_args import add_split_arguments
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config file (its test pipeline gives the scale)')
-    parser.add_argument('--split', choices=SPLITS, default='train')
+    add_split_arguments(parser, config_help='config file (its test pipeline gives the scale)')
     parser.add_argument('--num-anchors', type=int, default=9)
     parser.add_argument('--num-levels', type=int, default=3)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='also write the config text to this file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. '
-                        'train_dataloader.dataset.data_root=data/kitti/')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    text, _ = config_anchors(config_from_args(args), args.split, args.num_anchors,
-                             args.num_levels, args.seed)
+    cfg = load_config(args.config, args.cfg_options)
+    text, _ = config_anchors(cfg, args.split, args.num_anchors, args.num_levels, args.seed)
     print(text, end='')
     if args.out:
         with open(args.out, 'w') as f:

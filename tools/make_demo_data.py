@@ -6,7 +6,7 @@ writes data/demo/kitti (see docs/datasets.md).
 """
 import argparse
 
-from yolo_plugin.datasets.demo import DEMO_FORMATS, make_demo_data
+from yolo_plugin.datasets.synthetic import DEMO_FORMATS, make_demo_data
 
 
 def parse_args() -> argparse.Namespace:

@@ -8,13 +8,14 @@ to data_root). Interrupted runs resume when rerun (see docs/datasets.md).
 """
 import argparse
 
-from yolo_plugin.datasets.builder import add_config_arguments, config_from_args
-from yolo_plugin.datasets.packed import pack_split
+from yolo_plugin.apis import load_config
+from yolo_plugin.apis.packing import pack_split
+from yolo_plugin.cli_args import add_split_arguments
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_config_arguments(parser)
+    add_split_arguments(parser)
     parser.add_argument(
         '--out', help='pack file (default: DATA_ROOT/packed/SPLIT[_WxH].pack)')
     parser.add_argument(
@@ -29,7 +30,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    out = pack_split(config_from_args(args), args.split, args.out, args.resize)
+    cfg = load_config(args.config, args.cfg_options)
+    out = pack_split(cfg, args.split, args.out, args.resize)
     print(f'packed {args.split} into {out}')
 
 

@@ -65,7 +65,7 @@ MODELS = Registry(
 MODEL_WRAPPERS = Registry(
     'model_wrapper',
     parent=MMDET_MODEL_WRAPPERS,
-    locations=['yolo_plugin.models', 'mmdet.models'])
+    locations=['yolo_plugin.engine', 'mmdet.models'])
 WEIGHT_INITIALIZERS = Registry(
     'weight initializer',
     parent=MMDET_WEIGHT_INITIALIZERS,

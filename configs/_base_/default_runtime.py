@@ -23,6 +23,9 @@ default_hooks = dict(
     nan_guard=dict(type='NaNGuardHook', priority='VERY_HIGH'),
     # images/s, compute time and peak memory on every log line.
     throughput=dict(type='ThroughputHook'),
+    # mmdet's: stops when the head's num_classes differs from the number of
+    # the data set's classes (metainfo), before each train and val epoch.
+    num_class_check=dict(type='NumClassCheckHook'),
     # Weights' moving average (YOLOX / mmyolo's); validation, tests and the
     # checkpoints' ``state_dict`` use the averaged weights.
     ema=dict(

@@ -5,6 +5,6 @@ _base_ = '../yolov3_kitti.py'
 
 model = dict(
     bbox_head=dict(
-        loss_box=dict(type='IoULoss', mode='ciou', loss_weight=2.0),
+        loss_box=dict(type='YOLOIoULoss', mode='ciou', loss_weight=2.0),
         loss_xy=None,
         loss_wh=None))

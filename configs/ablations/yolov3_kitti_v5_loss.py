@@ -7,7 +7,7 @@ _base_ = '../yolov3_kitti.py'
 model = dict(
     bbox_head=dict(
         bbox_coder=dict(variant='v5'),
-        loss_box=dict(type='IoULoss', mode='ciou', loss_weight=0.05),
+        loss_box=dict(type='YOLOIoULoss', mode='ciou', loss_weight=0.05),
         loss_xy=None,
         loss_wh=None,
         loss_cls=dict(loss_weight=0.5),

@@ -7,8 +7,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-
-from yolo_plugin.utils.setup_env import register_all_modules
+from mmengine.registry import init_default_scope
 
 # Label lines in KITTI's format (values as in KITTI's own files).
 KITTI_LABELS = {
@@ -77,7 +76,7 @@ def write_png(path: str, width: int, height: int, value: int = 0) -> None:
 @pytest.fixture(scope='session', autouse=True)
 def yolo_plugin_scope():
     """Types in configs resolve in yolo_plugin's registries first."""
-    register_all_modules()
+    init_default_scope('yolo_plugin')
 
 
 @pytest.fixture

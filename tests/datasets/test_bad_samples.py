@@ -6,7 +6,7 @@ import os.path as osp
 
 import pytest
 
-from yolo_plugin.datasets import BadSampleError, CityscapesDataset, KittiDataset
+from yolo_plugin.datasets import BadSampleError, CityscapesGtFineDataset, KittiDataset
 from yolo_plugin.datasets.bad_samples import summarize_skips
 
 GOOD_CAR = ('Car 0.00 0 1.85 387.63 181.54 423.81 203.12 1.67 1.87 3.69 '
@@ -226,10 +226,10 @@ def test_cityscapes_bad_sample(cityscapes_root, case):
     damage, text, kind = CITYSCAPES_CASES[case]
     damage(cityscapes_root)
     with pytest.raises(BadSampleError) as info:
-        CityscapesDataset(data_root=cityscapes_root, split='train')
+        CityscapesGtFineDataset(data_root=cityscapes_root, split='train')
     assert text in str(info.value) and info.value.kind == kind
     assert 'aachen_000001_000019' in str(info.value)
-    dataset = CityscapesDataset(
+    dataset = CityscapesGtFineDataset(
         data_root=cityscapes_root, split='train', on_bad_sample='skip')
     assert len(dataset) == 1
     assert [err.kind for err in dataset.skipped_samples] == [kind]

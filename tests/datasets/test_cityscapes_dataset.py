@@ -1,11 +1,11 @@
-"""CityscapesDataset on a hand-written real-layout tree and the demo data."""
+"""CityscapesGtFineDataset on a hand-written real-layout tree and the demo data."""
 import pytest
 
-from yolo_plugin.datasets import CityscapesDataset
+from yolo_plugin.datasets import CityscapesGtFineDataset
 
 
 def test_boxes_labels_and_groups_as_written(cityscapes_root):
-    dataset = CityscapesDataset(data_root=cityscapes_root, split='train')
+    dataset = CityscapesGtFineDataset(data_root=cityscapes_root, split='train')
     assert len(dataset) == 2
     info = dataset.get_data_info(0)
     assert info['img_path'].endswith(
@@ -25,13 +25,13 @@ def test_boxes_labels_and_groups_as_written(cityscapes_root):
         ('caravan', [1200.0, 380.0, 1401.0, 521.0], -1, 1),
         ('persongroup', [1500.0, 400.0, 1561.0, 471.0], 0, 1),
     ]
-    val = CityscapesDataset(data_root=cityscapes_root, split='val')
+    val = CityscapesGtFineDataset(data_root=cityscapes_root, split='val')
     assert [i['cityscapes_label'] for i in val.get_data_info(0)['instances']
             ] == ['car', 'cargroup']
 
 
 def test_class_subset_and_class_map(cityscapes_root):
-    dataset = CityscapesDataset(
+    dataset = CityscapesGtFineDataset(
         data_root=cityscapes_root,
         split='train',
         metainfo=dict(classes=('person', 'vehicle')),
@@ -46,13 +46,13 @@ def test_class_subset_and_class_map(cityscapes_root):
 def test_missing_split_folder_raises(cityscapes_root):
     with pytest.raises(FileNotFoundError, match='leftImg8bit/test: '
                        'Cityscapes folder not found'):
-        CityscapesDataset(data_root=cityscapes_root, split='test')
+        CityscapesGtFineDataset(data_root=cityscapes_root, split='test')
 
 
 def test_demo_cityscapes_loads(demo_cityscapes_root):
-    train = CityscapesDataset(data_root=demo_cityscapes_root, split='train')
-    val = CityscapesDataset(data_root=demo_cityscapes_root, split='val')
-    test = CityscapesDataset(
+    train = CityscapesGtFineDataset(data_root=demo_cityscapes_root, split='train')
+    val = CityscapesGtFineDataset(data_root=demo_cityscapes_root, split='val')
+    test = CityscapesGtFineDataset(
         data_root=demo_cityscapes_root, split='test', test_mode=True)
     assert (len(train), len(val), len(test)) == (8, 4, 2)
     assert test.get_data_info(0)['instances'] == []

@@ -13,7 +13,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 from mmengine.registry import TRANSFORMS
 
-from yolo_plugin.datasets.builder import build_split_dataset
+from yolo_plugin.apis import build_split_dataset
 
 CONFIGS = Path(__file__).parents[2] / 'configs' / '_base_' / 'datasets'
 

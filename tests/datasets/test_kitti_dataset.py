@@ -2,7 +2,7 @@
 import pytest
 from mmdet.datasets import CityscapesDataset as MMDetCityscapesDataset
 
-from yolo_plugin.datasets import KITTI_CLASSES, CityscapesDataset, KittiDataset
+from yolo_plugin.datasets import KITTI_CLASSES, CityscapesGtFineDataset, KittiDataset
 from yolo_plugin.registry import DATASETS
 
 
@@ -108,7 +108,7 @@ def test_registry_resolves_our_datasets_in_our_scope(kitti_root):
     dataset = DATASETS.build(
         dict(type='KittiDataset', data_root=kitti_root, split='train'))
     assert isinstance(dataset, KittiDataset)
-    assert DATASETS.get('CityscapesDataset') is CityscapesDataset
+    assert DATASETS.get('CityscapesGtFineDataset') is CityscapesGtFineDataset
     assert DATASETS.get('mmdet.CityscapesDataset') is MMDetCityscapesDataset
 
 

@@ -16,7 +16,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmengine.registry import DefaultScope
 
-from yolo_plugin.datasets import (BadSampleError, CityscapesDataset,
+from yolo_plugin.datasets import (BadSampleError, CityscapesGtFineDataset,
                                   KittiDataset, PackedImageFile, write_pack)
 from yolo_plugin.datasets import base_driving_dataset
 from yolo_plugin.datasets import packed as packed_module
@@ -31,7 +31,7 @@ RIGHT_BEFORE_LEFT = '590.61 169.71 503.89 190.13'  # older KITTI releases
 ZERO_WIDTH = '503.89 169.71 503.89 190.13'
 ZERO_HEIGHT = '503.89 169.71 590.61 169.71'
 KITTI_NAME = "KittiDataset({'split': 'val', 'folder': 'training'})"
-CITYSCAPES_NAME = "CityscapesDataset({'split': 'train'})"
+CITYSCAPES_NAME = "CityscapesGtFineDataset({'split': 'train'})"
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def _write_objects(root, objects):
 
 
 def _cityscapes_train(root, **kwargs):
-    return CityscapesDataset(data_root=root, split='train', **kwargs)
+    return CityscapesGtFineDataset(data_root=root, split='train', **kwargs)
 
 
 @pytest.mark.parametrize('objects', [[], [ROAD]], ids=['none', 'stuff only'])

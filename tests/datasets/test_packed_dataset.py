@@ -12,11 +12,10 @@ import torch
 from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 
-from yolo_plugin.datasets import (BadSampleError, CityscapesDataset,
-                                  KittiDataset, LoadImageFromPackOrFile,
-                                  PackedImageFile, write_pack)
+from yolo_plugin.datasets import (BadSampleError, KittiDataset,
+                                  LoadImageFromPackOrFile, PackedImageFile,
+                                  write_pack)
 from yolo_plugin.datasets import packed as packed_module
-from yolo_plugin.datasets.packed import pack_split
 
 CONFIGS = Path(__file__).parents[2] / 'configs' / '_base_' / 'datasets'
 
@@ -219,25 +218,3 @@ def test_undecodable_image_when_packing(kitti_root, tmp_path):
         write_pack(lenient, str(tmp_path / 'b.pack'), show_progress=False))
     assert pack.num_skipped == 1
     assert [s['data_info']['img_id'] for s in pack.samples] == [2]
-
-
-def test_pack_split_from_a_config(demo_cityscapes_root, tmp_path):
-    cfg = Config.fromfile(str(CONFIGS / 'cityscapes.py'))
-    for split in ('train', 'val'):
-        cfg[f'{split}_dataloader']['dataset']['data_root'] = (
-            demo_cityscapes_root)
-    with pytest.raises(ValueError, match='serve training only'):
-        pack_split(cfg, 'val', str(tmp_path / 'v.pack'), resize=(64, 32))
-    out = str(tmp_path / 'val.pack')
-    assert pack_split(cfg, 'val', out, show_progress=False) == out
-    cfg.val_dataloader.dataset.packed_file = out
-    packed = CityscapesDataset(**{
-        k: v
-        for k, v in cfg.val_dataloader.dataset.items() if k != 'type'
-    })
-    raw = CityscapesDataset(**{
-        k: v
-        for k, v in cfg.val_dataloader.dataset.items()
-        if k not in ('type', 'packed_file')
-    })
-    assert_same_samples(raw, packed)

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.datasets.conftest import write_png
-from yolo_plugin.datasets import (BadSampleError, CityscapesDataset,
+from yolo_plugin.datasets import (BadSampleError, CityscapesGtFineDataset,
                                   KittiDataset)
 from yolo_plugin.datasets.cityscapes import (CITYSCAPES_INSTANCE_LABELS,
                                              CITYSCAPES_LABELS)
@@ -30,7 +30,7 @@ BOM = '\ufeff'
 KITTI_TYPES = KITTI_CLASSES + ('DontCare', )
 KITTI_LABELS = {'Car': 0, 'Pedestrian': 1, 'Cyclist': 2}  # default classes
 KITTI_IGNORED_TYPES = tuple(t for t in KITTI_TYPES if t not in KITTI_LABELS)
-CITYSCAPES_CLASSES = CityscapesDataset.METAINFO['classes']
+CITYSCAPES_CLASSES = CityscapesGtFineDataset.METAINFO['classes']
 STUFF_LABELS = tuple(
     label for label in CITYSCAPES_LABELS
     if label not in CITYSCAPES_INSTANCE_LABELS)
@@ -53,7 +53,7 @@ class RecordingKitti(RecordsWarnings, KittiDataset):
     pass
 
 
-class RecordingCityscapes(RecordsWarnings, CityscapesDataset):
+class RecordingCityscapes(RecordsWarnings, CityscapesGtFineDataset):
     pass
 
 

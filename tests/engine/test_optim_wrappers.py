@@ -6,7 +6,7 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 
-from tests.models.test_yolov3_detector import build, sample
+from tests.models.detectors.test_yolov3_detector import build, sample
 from yolo_plugin.engine.optim_wrappers import BFloat16OptimWrapper
 
 

@@ -1,14 +1,14 @@
 """Demo data sets (from tests/conftest.py) as datasets without pipeline,
 and the ``yolo_plugin`` scope for building metrics by name."""
 import pytest
+from mmengine.registry import init_default_scope
 
-from yolo_plugin.datasets import CityscapesDataset, KittiDataset
-from yolo_plugin.utils.setup_env import register_all_modules
+from yolo_plugin.datasets import CityscapesGtFineDataset, KittiDataset
 
 
 @pytest.fixture(scope='session', autouse=True)
 def yolo_plugin_scope():
-    register_all_modules()
+    init_default_scope('yolo_plugin')
 
 
 @pytest.fixture(scope='session')
@@ -23,7 +23,7 @@ def kitti_trainval(demo_kitti_root):
 
 @pytest.fixture(scope='session')
 def cityscapes_val(demo_cityscapes_root):
-    return CityscapesDataset(
+    return CityscapesGtFineDataset(
         data_root=demo_cityscapes_root,
         split='val',
         test_mode=True,

@@ -11,7 +11,7 @@ import pytest
 from mmdet.evaluation import DumpDetResults
 
 from yolo_plugin.datasets import KittiDataset
-from yolo_plugin.evaluation.analysis import load_detection_set
+from yolo_plugin.apis.analysis import load_detection_set
 from ..evaluation.samples import perturbed_detections, samples_for
 
 REPO = Path(__file__).parents[2]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from yolo_plugin.datasets.builder import build_split_dataset
+from yolo_plugin.apis import build_split_dataset
 
 CONFIG = 'configs/yolov3_s_kitti_demo.py'
 

@@ -11,10 +11,10 @@ import sys
 import pytest
 import torch
 
-from yolo_plugin.engine.cli import main_test, main_train
-from yolo_plugin.engine.demo import MAP_KEY, TARGET_MAP, DemoSettings, run_demo
-from yolo_plugin.engine.inference import infer, list_images, load_detector
-from yolo_plugin.engine.log_analysis import find_json_log, load_json_log, plot_curves
+from tests.tools.tool_module import load_tool
+from yolo_plugin.apis import infer, list_images, load_detector
+from yolo_plugin.apis.demo import MAP_KEY, TARGET_MAP, DemoSettings, run_demo
+from yolo_plugin.apis.log_analysis import find_json_log, load_json_log, plot_curves
 from yolo_plugin.utils.checkpoint import load_from_local_safe
 
 CONFIG = 'configs/yolov3_s_kitti_demo.py'
@@ -47,7 +47,8 @@ def demo_run(demo_kitti_root, tmp_path_factory):
     result = run_demo(DemoSettings(
         data_root=demo_kitti_root, work_dir=work_dir, num_train=8, num_val=4,
         num_predictions=2, cfg_options=tiny_options(demo_kitti_root, 1)))
-    main_train([CONFIG, '--work-dir', work_dir, '--resume', *overrides(demo_kitti_root, 2)])
+    load_tool('train').main([CONFIG, '--work-dir', work_dir, '--resume',
+                             *overrides(demo_kitti_root, 2)])
     return result
 
 
@@ -109,8 +110,9 @@ def test_logs_hold_losses_throughput_and_both_metrics(trained, demo_run):
 def test_test_tool_dumps_and_draws(trained, demo_kitti_root, tmp_path):
     checkpoint = osp.join(trained, 'epoch_2.pth')
     out = str(tmp_path / 'results.pkl')
-    metrics = main_test([CONFIG, checkpoint, '--work-dir', str(tmp_path), '--out', out,
-                         '--show-dir', 'show', *overrides(demo_kitti_root, 2)])
+    metrics = load_tool('test').main([CONFIG, checkpoint, '--work-dir', str(tmp_path),
+                                      '--out', out, '--show-dir', 'show',
+                                      *overrides(demo_kitti_root, 2)])
     assert 'kitti/mAP_moderate' in metrics and 'coco/bbox_mAP' in metrics
     with open(out, 'rb') as f:
         results = pickle.load(f)
@@ -119,8 +121,9 @@ def test_test_tool_dumps_and_draws(trained, demo_kitti_root, tmp_path):
 
 
 def test_test_tool_with_tta(trained, demo_kitti_root, tmp_path):
-    metrics = main_test([CONFIG, osp.join(trained, 'epoch_2.pth'), '--tta',
-                         '--work-dir', str(tmp_path), *overrides(demo_kitti_root, 2)])
+    metrics = load_tool('test').main([CONFIG, osp.join(trained, 'epoch_2.pth'), '--tta',
+                                      '--work-dir', str(tmp_path),
+                                      *overrides(demo_kitti_root, 2)])
     assert 'kitti/mAP_moderate' in metrics
 
 
@@ -168,12 +171,12 @@ def test_tools_stop_on_config_errors_before_building_anything(tmp_path):
            f'val_dataloader.dataset.data_root={tmp_path}/nowhere/']
     work_dir = tmp_path / 'work'
     with pytest.raises(SystemExit) as error:
-        main_train([CONFIG, '--work-dir', str(work_dir), *bad])
+        load_tool('train').main([CONFIG, '--work-dir', str(work_dir), *bad])
     message = str(error.value)
     assert 'model.neck.widen_facter' in message and "did you mean 'widen_factor'" in message
     assert not work_dir.exists()
     missing = str(tmp_path / 'none.pth')
     with pytest.raises(SystemExit) as error:
-        main_test([CONFIG, missing, '--work-dir', str(work_dir)])
+        load_tool('test').main([CONFIG, missing, '--work-dir', str(work_dir)])
     assert f"load_from: checkpoint '{missing}' does not exist" in str(error.value)
     assert not work_dir.exists()

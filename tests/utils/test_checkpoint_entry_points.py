@@ -15,8 +15,8 @@ from mmengine.model import BaseModule
 from mmengine.runner import Runner, load_checkpoint
 
 from tests.engine.toy_runner import ToyData, ToyMetric, ToyModel
-from yolo_plugin.engine.cli import main_test, main_train
-from yolo_plugin.engine.inference import load_detector
+from tests.tools.tool_module import load_tool
+from yolo_plugin.apis import load_detector
 from yolo_plugin.utils.checkpoint import CheckpointError
 from .malicious_checkpoint import save_malicious_checkpoint
 
@@ -89,15 +89,16 @@ def data_options(root: str) -> list:
 def test_train_tool_refuses_it_to_resume(malicious, demo_kitti_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     assert_refused(
-        lambda: main_train([CONFIG, '--work-dir', work_dir, '--resume', malicious[0],
-                            *data_options(demo_kitti_root)]), *malicious)
+        lambda: load_tool('train').main([CONFIG, '--work-dir', work_dir, '--resume',
+                                         malicious[0], *data_options(demo_kitti_root)]),
+        *malicious)
 
 
 def test_test_tool_refuses_it(malicious, demo_kitti_root, tmp_path):
     work_dir = str(tmp_path / 'work')
     assert_refused(
-        lambda: main_test([CONFIG, malicious[0], '--work-dir', work_dir,
-                           *data_options(demo_kitti_root)]), *malicious)
+        lambda: load_tool('test').main([CONFIG, malicious[0], '--work-dir', work_dir,
+                                        *data_options(demo_kitti_root)]), *malicious)
 
 
 def test_infer_tool_refuses_it(malicious):

@@ -22,7 +22,7 @@ MEASURE = textwrap.dedent(f'''
     import torch
     from yolo_plugin.utils.host_memory import (glibc, keep_freed_memory_for_reuse,
                                                return_freed_memory_to_os)
-    from yolo_plugin.utils.profiling import _status_kib
+    from benchmarks.profiling import _status_kib
 
     def resident_bytes():
         return _status_kib('VmRSS') * 1024

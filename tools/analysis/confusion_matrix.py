@@ -10,9 +10,9 @@ detected class, then background (missed objects).
 import os
 import os.path as osp
 
-from yolo_plugin.evaluation.analysis import (analysis_argument_parser,
-                                             confusion_matrix,
-                                             load_detection_set)
+from yolo_plugin.apis.analysis import load_detection_set
+from yolo_plugin.cli_args import analysis_argument_parser
+from yolo_plugin.evaluation.analysis import confusion_matrix
 from yolo_plugin.evaluation.plotting import plot_confusion_matrix
 
 

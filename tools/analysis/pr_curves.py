@@ -6,9 +6,9 @@
 
 Writes pr_<class>.png for every class and pr_curves.png with all of them.
 """
-from yolo_plugin.evaluation.analysis import (analysis_argument_parser,
-                                             load_detection_set,
-                                             precision_recall_curves)
+from yolo_plugin.apis.analysis import load_detection_set
+from yolo_plugin.cli_args import analysis_argument_parser
+from yolo_plugin.evaluation.analysis import precision_recall_curves
 from yolo_plugin.evaluation.plotting import plot_precision_recall_curves
 
 

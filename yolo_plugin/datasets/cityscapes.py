@@ -28,7 +28,7 @@ GROUP_SUFFIX = 'group'
 
 
 @DATASETS.register_module()
-class CityscapesDataset(BaseDrivingDataset):
+class CityscapesGtFineDataset(BaseDrivingDataset):
     """Cityscapes boxes read from the folders as downloaded::
 
         data_root/
@@ -54,9 +54,9 @@ class CityscapesDataset(BaseDrivingDataset):
     the classes it is a bad sample. ``"objects": []`` (or stuff only)
     gives a frame without instances, counted in ``num_empty_frames``.
 
-    Registered in yolo_plugin's registry, it shadows mmdet's COCO-json
-    ``CityscapesDataset`` under the ``yolo_plugin`` scope (mmdet's stays
-    reachable as ``mmdet.CityscapesDataset``).
+    Its registered name differs from mmdet's ``CityscapesDataset`` (which
+    reads Cityscapes converted to COCO json), so both stay reachable under
+    the ``yolo_plugin`` scope.
 
     Args:
         split: ``'train'``, ``'val'`` or ``'test'``.

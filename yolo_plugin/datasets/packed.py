@@ -37,7 +37,6 @@ from mmengine.logging import print_log
 from tqdm import tqdm
 
 from .bad_samples import BadSampleError
-from .builder import build_split_dataset
 from .image_io import decode_image
 
 MAGIC = b'YPLPACK1'
@@ -285,25 +284,3 @@ def _pack_one(data_info: dict, resize: Optional[Sequence[int]],
         img, w_scale, h_scale = rescale_to_fit(img, resize)
         data_info = scale_data_info(data_info, w_scale, h_scale, img.shape)
     return dict(shape=list(img.shape), data_info=data_info), img
-
-
-def pack_split(cfg,
-               split: str,
-               out_file: Optional[str] = None,
-               resize: Optional[Sequence[int]] = None,
-               show_progress: bool = True) -> str:
-    """Pack the dataset of ``{split}_dataloader`` of config ``cfg``.
-
-    ``out_file`` defaults to ``{data_root}/packed/{split}.pack`` (with
-    ``_{W}x{H}`` before the suffix when ``resize`` is given). Returns it.
-    """
-    dataset = build_split_dataset(cfg, split, pipeline=[], packed_file=None)
-    if resize is not None and dataset.test_mode:
-        raise ValueError(
-            f'{split}_dataloader is a test-mode dataset: pre-resized packs '
-            'hold boxes in resized pixels and serve training only')
-    if out_file is None:
-        suffix = '' if resize is None else f'_{resize[0]}x{resize[1]}'
-        out_file = osp.join(dataset.data_root, 'packed',
-                            f'{split}{suffix}.pack')
-    return write_pack(dataset, out_file, resize, show_progress)

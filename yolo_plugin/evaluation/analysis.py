@@ -7,15 +7,11 @@ highest-scoring detection of a ground truth is its true positive, the
 others are duplicates; detections whose ground truth is ignored (crowd,
 DontCare, types outside the classes) are left out.
 """
-import argparse
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from mmengine.config import Config, DictAction
-from mmengine.fileio import load
 
-from yolo_plugin.datasets.builder import build_split_dataset
 from .functional.box_overlaps import box_overlaps
 from .functional.padding import pad_by_image
 
@@ -85,51 +81,6 @@ class DetectionSet:
                             self.gt_boxes, self.gt_labels, self.gt_ignored,
                             self.det_image[keep], self.det_boxes[keep],
                             self.det_scores[keep], self.det_labels[keep])
-
-
-def load_detection_set(config: str,
-                       results: str,
-                       cfg_options: Optional[Dict] = None) -> DetectionSet:
-    """Predictions from a ``DumpDetResults`` pickle, ground truth from it
-    (``instances`` in the test pipeline's meta keys) or else from the
-    config's test dataset, image by image (mmdet's analysis tools do the
-    same); classes from the dataset.
-
-    Raises:
-        ValueError: when the pickle and the dataset differ in length or
-            image ids.
-    """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    samples = load(results)
-    dataset = build_split_dataset(cfg, 'test', pipeline=[], lazy_init=True)
-    if all('instances' in sample for sample in samples):
-        instances = [sample['instances'] for sample in samples]
-    else:
-        dataset.full_init()
-        if len(dataset) != len(samples):
-            raise ValueError(
-                f'{results} holds {len(samples)} images but the test dataset '
-                f'of {config} has {len(dataset)}')
-        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
-        mismatch = [
-            i for i, (info, sample) in enumerate(zip(infos, samples))
-            if 'img_id' in sample and sample['img_id'] != info['img_id']
-        ]
-        if mismatch:
-            i = mismatch[0]
-            raise ValueError(
-                f'{results}: image {i} has img_id {samples[i]["img_id"]} '
-                f'but the dataset of {config} has {infos[i]["img_id"]}')
-        instances = [info['instances'] for info in infos]
-    predictions = [{
-        key: np.asarray(value)
-        for key, value in sample['pred_instances'].items()
-        if key in ('bboxes', 'scores', 'labels')
-    } for sample in samples]
-    return DetectionSet.from_lists(dataset.metainfo['classes'], instances,
-                                   predictions)
 
 
 def match_detections(
@@ -242,25 +193,3 @@ def precision_recall_curves(
             PrecisionRecallCurve(name, recall, precision,
                                  ap if num_gt else float('nan'), num_gt))
     return curves
-
-
-def analysis_argument_parser(description: str) -> argparse.ArgumentParser:
-    """Arguments of the analysis tools: config, results pickle, output
-    folder, IoU threshold, config overrides."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('config', help='config the results were made with')
-    parser.add_argument(
-        'results', help='predictions of tools/test.py --out (.pkl)')
-    parser.add_argument('--out-dir', required=True, help='folder of the PNGs')
-    parser.add_argument(
-        '--iou-thr',
-        type=float,
-        default=0.5,
-        help='IoU for a detection to match a ground truth')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. test_dataloader.dataset.'
-        'data_root=data/demo/kitti/')
-    return parser

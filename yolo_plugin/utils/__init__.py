@@ -1,1 +1,2 @@
-"""Small shared helpers: checkpoint files, module registration."""
+"""Small helpers that import nothing else of yolo_plugin: safe checkpoint
+loading and atomic writing, the allocator policy of CPU training."""

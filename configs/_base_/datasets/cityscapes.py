@@ -4,7 +4,7 @@
 # at Cityscapes' scale; evaluation runs on val (test labels are withheld).
 _base_ = ['./kitti.py']
 
-dataset_type = 'CityscapesDataset'
+dataset_type = 'CityscapesGtFineDataset'
 data_root = 'data/cityscapes/'
 # (w, h) pixels: Cityscapes' 2048 x 1024 frames at half size.
 img_scale = (1024, 512)
@@ -24,6 +24,11 @@ def _rescaled(pipeline, new_scale, old_scale):
             step = dict(step, scale=fit(step['scale']))
         elif step['type'] == 'RandomResize':
             step = dict(step, scale=[fit(s) for s in step['scale']])
+        elif step['type'] == 'RandomExpandCropResizeFlip':
+            resize = step['resize']
+            step = dict(
+                step,
+                resize=dict(resize, scale=[fit(s) for s in resize['scale']]))
         steps.append(step)
     return steps
 

@@ -18,27 +18,34 @@ img_scale = (1248, 384)
 backend_args = None
 
 # YOLOv3 recipe of mmdet: zoom out (Expand), crop (MinIoURandomCrop),
-# multi-scale resize, flip, photometric distortion. Ignored instances
-# (DontCare, classes outside the set) travel along as gt_ignore_flags and
-# end in data_samples.ignored_instances. LoadImageFromPackOrFile reads the
-# pack or the file, and reports a missing or damaged image as a bad sample
-# (skipped with on_bad_sample='skip').
+# multi-scale resize, flip, photometric distortion, pad; here in its fast
+# form, the same random draws and outputs (docs/training.md, "The training
+# data pipeline"): RandomExpandCropResizeFlip is mmdet's Expand,
+# MinIoURandomCrop, RandomResize and RandomFlip with one copy and one
+# resize; DeferredPhotoMetricDistortion draws PhotoMetricDistortion's
+# parameters, which the model's PhotometricDetDataPreprocessor applies to
+# the batch (on the GPU when training there), and which also pads it;
+# PackDetInputsChannelsLast packs the uint8 image without a copy. mmdet's
+# own transforms: configs/ablations/yolov3_kitti_mmdet_pipeline.py.
+# Ignored instances (DontCare, classes outside the set) travel along as
+# gt_ignore_flags and end in data_samples.ignored_instances.
+# LoadImageFromPackOrFile reads the pack or the file, and reports a missing
+# or damaged image as a bad sample (skipped with on_bad_sample='skip').
 train_pipeline = [
     dict(type='LoadImageFromPackOrFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Expand', mean=[0, 0, 0], to_rgb=True, ratio_range=(1, 2)),
     dict(
-        type='MinIoURandomCrop',
-        min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-        min_crop_size=0.3),
-    dict(
-        type='RandomResize',
-        scale=[(img_scale[0] * 5 // 8, img_scale[1] * 5 // 8), img_scale],
-        keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='Pad', size_divisor=32),
-    dict(type='PackDetInputs')
+        type='RandomExpandCropResizeFlip',
+        expand=dict(mean=[0, 0, 0], to_rgb=True, ratio_range=(1, 2)),
+        min_iou_crop=dict(
+            min_ious=(0.4, 0.5, 0.6, 0.7, 0.8, 0.9), min_crop_size=0.3),
+        resize=dict(
+            scale=[(img_scale[0] * 5 // 8, img_scale[1] * 5 // 8),
+                   img_scale],
+            keep_ratio=True),
+        flip=dict(prob=0.5)),
+    dict(type='DeferredPhotoMetricDistortion'),
+    dict(type='PackDetInputsChannelsLast')
 ]
 # ``instances`` in the meta keys: metrics read the raw ground truth
 # (original-image pixels, KITTI fields) from the data samples. mmcv's

@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from mmcv.cnn import fuse_conv_bn
 
 from yolo_plugin.models.backbones import Darknet53
-from yolo_plugin.models.dense_heads import YOLOv3Head
+from yolo_plugin.models.dense_heads import YOLOAnchorHead
 from yolo_plugin.models.layers import ChannelsLastConv2d
 from yolo_plugin.models.layers import conv as conv_module
-from yolo_plugin.models.necks import YOLOv3Neck
+from yolo_plugin.models.necks import YOLOFPNNeck
 
 CL = torch.channels_last
 
@@ -164,8 +164,8 @@ def test_models_build_it_by_default_and_plain_conv2d_on_request():
     ``conv_cfg=None``; the parameters and the state dict are those of
     nn.Conv2d, so checkpoints load either way."""
     for build in (lambda cfg: Darknet53(widen_factor=0.125, deepen_factor=0.33, **cfg),
-                  lambda cfg: YOLOv3Neck(widen_factor=0.125, **cfg),
-                  lambda cfg: YOLOv3Head(num_classes=3, widen_factor=0.125, **cfg)):
+                  lambda cfg: YOLOFPNNeck(widen_factor=0.125, **cfg),
+                  lambda cfg: YOLOAnchorHead(num_classes=3, widen_factor=0.125, **cfg)):
         ours, plain = build({}), build(dict(conv_cfg=None))
         our_convs = [m for m in ours.modules() if isinstance(m, nn.Conv2d)]
         plain_convs = [m for m in plain.modules() if isinstance(m, nn.Conv2d)]

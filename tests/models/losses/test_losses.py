@@ -7,7 +7,7 @@ import torch
 from mmdet.models.losses import CIoULoss, DIoULoss, GIoULoss
 from mmdet.structures.bbox import bbox_overlaps
 
-from yolo_plugin.models.losses import IoULoss, SigmoidBCELoss, aligned_iou
+from yolo_plugin.models.losses import YOLOIoULoss, SigmoidBCELoss, aligned_iou
 
 
 def random_pairs(seed, count=200):
@@ -29,7 +29,7 @@ def test_iou_and_giou_equal_mmdet_overlaps(mode):
 def test_losses_equal_mmdet(mode, reference):
     a, b = random_pairs(1)
     weight = torch.rand(len(a))
-    ours = IoULoss(mode=mode, eps=1e-6)(a, b, weight=weight)
+    ours = YOLOIoULoss(mode=mode, eps=1e-6)(a, b, weight=weight)
     theirs = reference(eps=1e-6)(a, b, weight=weight)
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
 
@@ -42,7 +42,7 @@ def test_ciou_equals_mmdet_where_both_define_it_alike():
     keep = aligned_iou(a, b) > 0.5
     a, b = a[keep], b[keep]
     assert len(a) > 100
-    ours = IoULoss(mode='ciou', eps=1e-6)(a, b, reduction_override='none')
+    ours = YOLOIoULoss(mode='ciou', eps=1e-6)(a, b, reduction_override='none')
     theirs = CIoULoss(eps=1e-6)(a, b, reduction_override='none')
     assert torch.allclose(ours, theirs, atol=1e-5)
 
@@ -89,6 +89,6 @@ def test_weight_and_reduction():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match='mode'):
-        IoULoss(mode='eiou')
+        YOLOIoULoss(mode='eiou')
     with pytest.raises(ValueError, match='gamma'):
         SigmoidBCELoss(gamma=-1)

@@ -1,6 +1,7 @@
 """Darknet-53, the backbone of YOLOv3 (Redmon & Farhadi, 2018, Table 1)."""
 import logging
-from typing import Sequence, Tuple
+import re
+from typing import MutableMapping, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -13,7 +14,53 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from yolo_plugin.registry import MODELS
 from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels,
                      scale_depth)
-from ..weights.mmdet_checkpoint import convert_mmdet_backbone_keys
+
+_RES_CONVS = ('squeeze', 'expand')
+# mmdet's ``Darknet`` module paths -> ours, matched at the start of a key of
+# the backbone; the rest of the key (``conv.weight``, ``bn.running_var``
+# ...) is kept. mmdet counts stages from 1 as we do, but puts a stage's
+# residual blocks at ``res{j}`` after its stride-2 ``conv``, where ours are
+# entries ``j + 1`` of the stage.
+MMDET_DARKNET_RULES = (
+    (re.compile(r'conv1\.'), lambda m: 'stem.'),
+    (re.compile(r'conv_res_block(\d+)\.conv\.'), lambda m: f'stage{m[1]}.0.'),
+    (re.compile(r'conv_res_block(\d+)\.res(\d+)\.conv([12])\.'),
+     lambda m: f'stage{m[1]}.{int(m[2]) + 1}.{_RES_CONVS[int(m[3]) - 1]}.'),
+)
+
+
+def rename_mmdet_darknet_key(key: str) -> Optional[str]:
+    """Our name of a key of mmdet's ``Darknet`` relative to the backbone
+    (``conv_res_block4.res7.conv2.bn.running_var`` ->
+    ``stage4.8.expand.bn.running_var``); None for a key outside its naming."""
+    for pattern, rename in MMDET_DARKNET_RULES:
+        match = pattern.match(key)
+        if match:
+            return rename(match) + key[match.end():]
+    return None
+
+
+def convert_mmdet_backbone_keys(state_dict: MutableMapping[str, torch.Tensor],
+                                prefix: str) -> int:
+    """Rename, in place, the keys under ``prefix`` that name a module of
+    mmdet's ``Darknet`` (:func:`rename_mmdet_darknet_key`); other keys stay
+    as they are.
+
+    Args:
+        state_dict: the tensors being loaded (the loader's own copy).
+        prefix: the backbone's key prefix, e.g. ``'backbone.'`` in a
+            detector, ``''`` for the backbone alone.
+
+    Returns:
+        The number of keys renamed.
+    """
+    renamed = 0
+    for key in [key for key in state_dict if key.startswith(prefix)]:
+        ours = rename_mmdet_darknet_key(key[len(prefix):])
+        if ours is not None:
+            state_dict[prefix + ours] = state_dict.pop(key)
+            renamed += 1
+    return renamed
 
 
 class DarknetResidual(BaseModule):

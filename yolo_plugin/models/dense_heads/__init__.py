@@ -1,3 +1,3 @@
-from .yolov3_head import YOLOv3Head
+from .yolov3_head import YOLOAnchorHead
 
-__all__ = ['YOLOv3Head']
+__all__ = ['YOLOAnchorHead']

@@ -17,7 +17,7 @@ from ..losses.iou_loss import aligned_iou
 from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
 from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_NORM, pad_instances,
                      prior_prob_logit, scale_channels)
-from ..weights.class_transfer import adapt_class_outputs
+from .class_transfer import adapt_class_outputs
 
 # The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
 # three a level, stride 32 first.
@@ -27,7 +27,7 @@ COCO_ANCHORS = (((116, 90), (156, 198), (373, 326)),
 
 
 @MODELS.register_module()
-class YOLOv3Head(BaseDenseHead):
+class YOLOAnchorHead(BaseDenseHead):
     """YOLOv3 head: at each level a 3x3 conv (``in_channels[l] ->
     out_channels[l]``) then a 1x1 conv to ``A * (5 + K)`` outputs laid out
     per anchor as ``(tx, ty, tw, th, objectness, class_1..K)``.
@@ -87,16 +87,16 @@ class YOLOv3Head(BaseDenseHead):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != len(out_channels):
-            raise ValueError('YOLOv3Head: in_channels and out_channels need one '
+            raise ValueError('YOLOAnchorHead: in_channels and out_channels need one '
                              'entry a level')
         if (loss_box is None) == (loss_xy is None or loss_wh is None):
-            raise ValueError('YOLOv3Head: give either loss_box or both loss_xy '
+            raise ValueError('YOLOAnchorHead: give either loss_box or both loss_xy '
                              'and loss_wh')
         if obj_target not in ('binary', 'iou'):
-            raise ValueError(f"YOLOv3Head: obj_target must be 'binary' or 'iou', "
+            raise ValueError(f"YOLOAnchorHead: obj_target must be 'binary' or 'iou', "
                              f'got {obj_target!r}')
         if loss_reduction not in self.reductions:
-            raise ValueError(f'YOLOv3Head: loss_reduction must be one of '
+            raise ValueError(f'YOLOAnchorHead: loss_reduction must be one of '
                              f'{self.reductions}, got {loss_reduction!r}')
         self.num_classes = num_classes
         self.in_channels = tuple(scale_channels(c, widen_factor) for c in in_channels)
@@ -105,7 +105,7 @@ class YOLOv3Head(BaseDenseHead):
         self.bbox_coder = TASK_UTILS.build(bbox_coder)
         if self.prior_generator.num_levels != len(in_channels):
             raise ValueError(
-                f'YOLOv3Head: {len(in_channels)} levels of channels but '
+                f'YOLOAnchorHead: {len(in_channels)} levels of channels but '
                 f'{self.prior_generator.num_levels} of anchors')
         self.featmap_strides = self.prior_generator.strides
         self.num_base_priors = self.prior_generator.num_base_priors
@@ -113,7 +113,7 @@ class YOLOv3Head(BaseDenseHead):
         if obj_level_weights is None:
             obj_level_weights = (1.0, ) * len(in_channels)
         if len(obj_level_weights) != len(in_channels):
-            raise ValueError('YOLOv3Head: obj_level_weights needs one entry a level')
+            raise ValueError('YOLOAnchorHead: obj_level_weights needs one entry a level')
         self.register_buffer(
             'obj_level_weights', torch.tensor(obj_level_weights, dtype=torch.float32),
             persistent=False)
@@ -163,7 +163,7 @@ class YOLOv3Head(BaseDenseHead):
         """Neck maps, stride 32 first -> one ``(B, A * (5 + K), H_l, W_l)``
         map a level, wrapped in a 1-tuple as mmdet's ``YOLOV3Head`` does."""
         if len(x) != len(self.pred_convs):
-            raise ValueError(f'YOLOv3Head expects {len(self.pred_convs)} maps, got {len(x)}')
+            raise ValueError(f'YOLOAnchorHead expects {len(self.pred_convs)} maps, got {len(x)}')
         maps = tuple(pred(bridge(feat)) for feat, bridge, pred in
                      zip(x, self.bridge_convs, self.pred_convs))
         return maps,
@@ -345,7 +345,7 @@ class YOLOv3Head(BaseDenseHead):
         cfg = self.test_cfg if cfg is None else cfg
         candidate_score = cfg.get('candidate_score', 'class_prob')
         if candidate_score not in self.candidate_scores:
-            raise ValueError(f'YOLOv3Head: test_cfg.candidate_score must be one of '
+            raise ValueError(f'YOLOAnchorHead: test_cfg.candidate_score must be one of '
                              f'{self.candidate_scores}, got {candidate_score!r}')
         num_imgs = pred_maps[0].shape[0]
         preds = self.flatten_preds(pred_maps)

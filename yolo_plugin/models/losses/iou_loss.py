@@ -56,7 +56,7 @@ def aligned_iou(boxes1: torch.Tensor, boxes2: torch.Tensor, mode: str = 'iou',
 
 
 @MODELS.register_module()
-class IoULoss(ElementwiseLoss):
+class YOLOIoULoss(ElementwiseLoss):
     """``1 - score`` of an IoU-family ``mode`` (see :func:`aligned_iou`) for
     aligned ``(N, 4)`` xyxy boxes."""
 
@@ -67,7 +67,7 @@ class IoULoss(ElementwiseLoss):
                  loss_weight: float = 1.0) -> None:
         super().__init__(reduction, loss_weight)
         if mode not in IOU_MODES:
-            raise ValueError(f'IoULoss: mode must be one of {IOU_MODES}, got {mode!r}')
+            raise ValueError(f'YOLOIoULoss: mode must be one of {IOU_MODES}, got {mode!r}')
         self.mode = mode
         self.eps = eps
 

@@ -1,3 +1,3 @@
-from .yolov3_neck import YOLOv3Neck
+from .yolov3_neck import YOLOFPNNeck
 
-__all__ = ['YOLOv3Neck']
+__all__ = ['YOLOFPNNeck']

@@ -34,7 +34,7 @@ class YOLOv3DetectionBlock(BaseModule):
 
 
 @MODELS.register_module()
-class YOLOv3Neck(BaseModule):
+class YOLOFPNNeck(BaseModule):
     """YOLOv3 neck. Takes backbone maps in increasing stride (C3, C4, C5) and
     returns P5, P4, P3 (strides 32, 16, 8), as mmdet's ``YOLOV3Neck``.
 
@@ -61,7 +61,7 @@ class YOLOv3Neck(BaseModule):
                  init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) != len(out_channels) or not in_channels:
-            raise ValueError('YOLOv3Neck: in_channels and out_channels need one '
+            raise ValueError('YOLOFPNNeck: in_channels and out_channels need one '
                              f'entry a level, got {tuple(in_channels)} and '
                              f'{tuple(out_channels)}')
         in_channels = [scale_channels(c, widen_factor) for c in in_channels]
@@ -84,7 +84,7 @@ class YOLOv3Neck(BaseModule):
         """``feats``: maps in increasing stride (C3, C4, C5). Returns one map
         a level in decreasing stride, ``(B, out_channels[i], H_i, W_i)``."""
         if len(feats) != len(self.in_channels):
-            raise ValueError(f'YOLOv3Neck expects {len(self.in_channels)} maps, '
+            raise ValueError(f'YOLOFPNNeck expects {len(self.in_channels)} maps, '
                              f'got {len(feats)}')
         lateral_feats = feats[::-1]
         out = self.detect_blocks[0](lateral_feats[0])

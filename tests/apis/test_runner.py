@@ -1,0 +1,37 @@
+"""build_runner: each Runner gets a visualizer of its own."""
+import time
+
+from mmengine.config import Config
+from mmengine.model import BaseModel
+from mmengine.visualization import Visualizer
+
+from yolo_plugin.apis import build_runner
+from yolo_plugin.registry import MODELS
+
+
+@MODELS.register_module(force=True)
+class _NoOpModel(BaseModel):
+
+    def forward(self, inputs=None, data_samples=None, mode='tensor'):
+        return inputs
+
+
+def test_runners_of_one_second_keep_their_visualizers(tmp_path, monkeypatch):
+    """Two Runners built in the same second of one process with a plain
+    Visualizer made in between (what the test suite does): mmengine names
+    both visualizers after the timestamp, so without a name of its own the
+    second Runner got the first one's visualizer, and mmdet's
+    DetVisualizationHook (which asks for the latest) got the plain one."""
+    monkeypatch.setattr(time, 'time', lambda: 1.7e9)
+    runners = []
+    for index in range(2):
+        cfg = Config(dict(model=dict(type='_NoOpModel'), work_dir=str(tmp_path / str(index)),
+                          default_scope='yolo_plugin',
+                          visualizer=dict(type='DetLocalVisualizer')))
+        runners.append(build_runner(cfg))
+        assert Visualizer.get_current_instance() is runners[-1].visualizer
+        Visualizer.get_instance(f'plain_{index}_{id(runners)}')
+    first, second = runners
+    assert first.timestamp == second.timestamp
+    assert second.visualizer is not first.visualizer
+    assert type(second.visualizer).__name__ == 'DetLocalVisualizer'

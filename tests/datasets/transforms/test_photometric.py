@@ -1,0 +1,50 @@
+"""DeferredPhotoMetricDistortion draws mmdet PhotoMetricDistortion's
+parameters: for the same numpy seed, the same values, as effective values
+(an off step gets its identity value)."""
+import numpy as np
+from mmdet.datasets.transforms import PhotoMetricDistortion
+
+from yolo_plugin.datasets.transforms.photometric import (
+    PHOTOMETRIC_PARAMS_KEY, DeferredPhotoMetricDistortion)
+
+SETTINGS = dict(
+    brightness_delta=20,
+    contrast_range=(0.7, 1.2),
+    saturation_range=(0.6, 1.8),
+    hue_delta=10)
+
+
+def effective(flags: tuple) -> dict:
+    """mmdet's ``_random_flags`` tuple as our parameter dict."""
+    (mode, brightness_on, contrast_on, saturation_on, hue_on, swap_on,
+     delta, alpha, saturation, hue, order) = flags
+    return dict(
+        brightness_delta=delta if brightness_on else 0.0,
+        contrast_factor=alpha if contrast_on else 1.0,
+        contrast_first=mode == 1,
+        saturation_factor=saturation if saturation_on else 1.0,
+        hue_shift=hue if hue_on else 0.0,
+        channel_order=tuple(order) if swap_on else (0, 1, 2))
+
+
+def test_same_draws_as_mmdet():
+    for settings in ({}, SETTINGS):
+        theirs = PhotoMetricDistortion(**settings)
+        ours = DeferredPhotoMetricDistortion(**settings)
+        for seed in range(200):
+            np.random.seed(seed)
+            expected = effective(theirs._random_flags())
+            after_theirs = np.random.random_sample()
+            np.random.seed(seed)
+            results = ours(dict(img=np.zeros((2, 2, 3), np.uint8)))
+            assert np.random.random_sample() == after_theirs
+            assert results[PHOTOMETRIC_PARAMS_KEY] == expected, seed
+
+
+def test_image_untouched_and_types_plain():
+    img = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    results = DeferredPhotoMetricDistortion()(dict(img=img))
+    assert results['img'] is img
+    params = results[PHOTOMETRIC_PARAMS_KEY]
+    assert type(params['contrast_first']) is bool
+    assert all(type(c) is int for c in params['channel_order'])

@@ -1,0 +1,164 @@
+"""The checkpoint loader at its edges: ``map_location`` on every route,
+weights-only kept whatever the environment says, numpy 1.x checkpoints,
+what each error says, the registration with mmengine (from mmengine's own
+loaders and backends), and text written atomically beside its target."""
+import io
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.fileio import LocalBackend, get_file_backend
+from mmengine.fileio import io as fileio_io
+from mmengine.fileio.backends import registry_utils
+from mmengine.runner import CheckpointLoader
+from mmengine.runner import checkpoint as mmengine_checkpoint
+
+import yolo_plugin.utils.checkpoint as checkpoint_module
+from yolo_plugin.utils.checkpoint import (AtomicLocalBackend, CheckpointError,
+                                          load_from_http_safe, load_from_local_safe,
+                                          load_from_openmmlab_safe,
+                                          register_safe_checkpoint_loader)
+from .malicious_checkpoint import save_malicious_checkpoint
+from .test_checkpoint import HUB_CACHE, TINY_URL, homes  # noqa: F401 (a fixture)
+
+WEIGHTS = dict(state_dict=dict(weight=torch.arange(4.0)))
+
+
+def storage_locations(load, name):
+    """Locations ``load(name, map_location)`` passes to a recording
+    ``map_location``, with the loaded weights."""
+    seen = []
+
+    def map_location(storage, location):
+        seen.append(location)
+        return storage
+
+    loaded = load(name, map_location)
+    assert torch.equal(loaded['state_dict']['weight'], WEIGHTS['state_dict']['weight'])
+    return seen
+
+
+@pytest.mark.parametrize('load, name, where', [
+    (load_from_http_safe, TINY_URL, f'{HUB_CACHE}/tiny-0123abcd.pth'),
+    (load_from_openmmlab_safe, 'open-mmlab://darknet53', f'{HUB_CACHE}/darknet53-a628ea1b.pth'),
+    (load_from_openmmlab_safe, 'open-mmlab://tiny_local', 'mmengine/weights/tiny.pth'),
+])
+def test_map_location_reaches_every_storage(load, name, where, homes):  # noqa: F811
+    torch.save(WEIGHTS, homes / where)
+    assert storage_locations(load, name) == ['cpu']
+    assert storage_locations(load_from_local_safe, str(homes / where)) == ['cpu']
+
+
+def test_stays_weights_only_when_the_environment_turns_it_off(tmp_path, monkeypatch):
+    """torch reads TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 as "unpickle
+    anything" unless ``weights_only=True`` is given."""
+    path = str(tmp_path / 'evil.pth')
+    marker = save_malicious_checkpoint(path, WEIGHTS)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(CheckpointError, match='not allowed to load safely'):
+        load_from_local_safe(path)
+    assert not os.path.exists(marker)
+
+
+def test_checkpoint_pickled_under_numpy_1_loads(tmp_path):
+    """numpy 1.x pickles arrays and scalars as
+    ``numpy.core.multiarray._reconstruct`` / ``.scalar`` (numpy 2 as
+    ``numpy._core...``): such names, written in the pickle, load."""
+    buffer = io.BytesIO()
+    message_hub = dict(history=np.arange(3.0), step=np.float64(2.5))
+    torch.save(message_hub, buffer, _use_new_zipfile_serialization=False, pickle_protocol=2)
+    numpy_1 = buffer.getvalue().replace(b'numpy._core.multiarray', b'numpy.core.multiarray')
+    assert numpy_1.count(b'numpy.core.multiarray\n') == 2
+    path = tmp_path / 'numpy1.pth'
+    path.write_bytes(numpy_1)
+    loaded = load_from_local_safe(str(path))
+    np.testing.assert_array_equal(loaded['history'], message_hub['history'])
+    assert loaded['step'] == 2.5
+
+
+def test_refused_history_buffer_attribute_is_named(tmp_path):
+    class ReachesForInit:
+
+        def __reduce__(self):
+            from mmengine.logging import HistoryBuffer
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    path = tmp_path / 'reaches.pth'
+    torch.save(dict(payload=ReachesForInit()), path)
+    with pytest.raises(CheckpointError, match='holds objects that are not allowed') as error:
+        load_from_local_safe(str(path))
+    assert "'__init__'): only HistoryBuffer statistics are allowed" in str(error.value.__cause__)
+
+
+def test_empty_file_names_the_error(tmp_path):
+    path = tmp_path / 'empty.pth'
+    path.write_bytes(b'')
+    with pytest.raises(CheckpointError, match=r'empty\.pth is truncated or corrupt \(EOFError'):
+        load_from_local_safe(str(path))
+
+
+def test_unpickling_error_without_weights_only_is_corruption(tmp_path, monkeypatch):
+    path = tmp_path / 'odd.pth'
+    path.write_bytes(b'x')
+
+    def unpickling_fails(*args, **kwargs):
+        raise pickle.UnpicklingError('invalid load key')
+
+    monkeypatch.setattr(torch, 'load', unpickling_fails)
+    with pytest.raises(CheckpointError, match=r'odd\.pth is corrupt: invalid load key$'):
+        load_from_local_safe(str(path))
+
+
+def test_open_mmlab_name_holding_the_separator_is_not_in_the_table(homes):  # noqa: F811
+    with pytest.raises(CheckpointError, match="'darknet53://x' is not in mmengine's open-mmlab"):
+        load_from_openmmlab_safe('open-mmlab://darknet53://x')
+
+
+@pytest.fixture
+def mmengine_defaults(monkeypatch):
+    """mmengine's own checkpoint loaders and local file backend, with a
+    local backend instance cached, as before registration (restored
+    afterwards)."""
+    schemes = dict(CheckpointLoader._schemes)
+    schemes.update({'': mmengine_checkpoint.load_from_local,
+                    'http://': mmengine_checkpoint.load_from_http,
+                    'https://': mmengine_checkpoint.load_from_http,
+                    'open-mmlab://': mmengine_checkpoint.load_from_openmmlab,
+                    'openmmlab://': mmengine_checkpoint.load_from_openmmlab})
+    monkeypatch.setattr(CheckpointLoader, '_schemes', schemes)
+    monkeypatch.setitem(registry_utils.backends, 'local', LocalBackend)
+    monkeypatch.setitem(registry_utils.prefix_to_backends, '', LocalBackend)
+    monkeypatch.setattr(fileio_io, 'backend_instances', {})
+    assert type(get_file_backend('work_dir/x.pth', enable_singleton=True)) is LocalBackend
+
+
+def test_registration_replaces_mmengines_loaders_and_backend(mmengine_defaults):
+    register_safe_checkpoint_loader()
+    loaders = {name: CheckpointLoader._get_checkpoint_loader(name) for name in (
+        'work_dir/epoch_1.pth', TINY_URL, 'http://example.com/a.pth', 'open-mmlab://darknet53',
+        'openmmlab://darknet53')}
+    assert list(loaders.values()) == [
+        checkpoint_module.load_from_local_safe, checkpoint_module.load_from_http_safe,
+        checkpoint_module.load_from_http_safe, checkpoint_module.load_from_openmmlab_safe,
+        checkpoint_module.load_from_openmmlab_safe]
+    assert type(get_file_backend('work_dir/x.pth', enable_singleton=True)) is AtomicLocalBackend
+    assert type(get_file_backend(backend_args=dict(backend='local'))) is AtomicLocalBackend
+
+
+def test_temporary_file_lies_beside_the_target(tmp_path, monkeypatch):
+    """``os.replace`` is atomic within one file system: the data go to a
+    file in the target's folder."""
+    replaced = []
+    replace = os.replace
+    monkeypatch.setattr(os, 'replace', lambda src, dst: replaced.append(src) or replace(src, dst))
+    AtomicLocalBackend().put(b'data', tmp_path / 'sub' / 'latest.pth')
+    assert os.path.dirname(replaced[0]) == str(tmp_path / 'sub')
+
+
+def test_text_is_written_as_utf8(tmp_path):
+    target = tmp_path / 'last_checkpoint'
+    AtomicLocalBackend().put_text('température/epoch_3.pth', target)
+    assert target.read_bytes() == 'température/epoch_3.pth'.encode('utf-8')
+    assert os.listdir(tmp_path) == ['last_checkpoint']

@@ -1,0 +1,40 @@
+"""What training and testing share: the work dir and the Runner."""
+import os.path as osp
+import uuid
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from yolo_plugin.registry import RUNNERS
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
+    """``work_dir`` from the argument, else the config's, else
+    ``./work_dirs/<config name>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(cfg.filename))[0]
+        cfg.work_dir = osp.join('./work_dirs', name)
+
+
+def name_visualizer(cfg: Config) -> None:
+    """Give the config's visualizer a name of its own. mmengine names it
+    after the run's timestamp (whole seconds) and hands back the existing
+    instance of a name: a second Runner built in the same second of one
+    process would get the first one's visualizer, and the hooks that ask
+    for the latest visualizer (mmdet's ``DetVisualizationHook``) could
+    get another one altogether."""
+    visualizer = cfg.get('visualizer')
+    if isinstance(visualizer, dict) and 'name' not in visualizer:
+        visualizer['name'] = f'visualizer_{uuid.uuid4().hex}'
+
+
+def build_runner(cfg: Config) -> Runner:
+    """mmengine's Runner, or the config's ``runner_type``, with a visualizer
+    of its own (:func:`name_visualizer`)."""
+    name_visualizer(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
