@@ -13,10 +13,11 @@ What each side runs:
 - mmdet: its normal configuration: fp32, contiguous (NCHW) tensors, the
   optimizer wrapper of its config (SGD, gradient clipping), its head.
 - ours: our recommended configuration: :class:`YOLODetector` with
-  ``channels_last`` (and so the matrix-product weight gradients of
-  :class:`ChannelsLastConv2d` on CPUs without AVX-512), the same
-  optimizer wrapper as mmdet's (fused SGD would copy every channels-last
-  weight to a contiguous one each step), conv + BN fused at inference;
+  ``channels_last`` (and so the matrix-product weight gradients of the
+  model config's :class:`GemmWeightGradConv2d` on CPUs without AVX-512),
+  the same optimizer wrapper as mmdet's (fused SGD would copy every
+  channels-last weight to a contiguous one each step), conv + BN fused at
+  inference;
   mixed precision where :meth:`BenchmarkSettings.amp_recommended` says:
   AMP (autocast to ``amp_dtype``) on a GPU, bfloat16 training on a CPU
   with native bfloat16 (``BFloat16OptimWrapper``, what ``tools/train.py

@@ -8,7 +8,7 @@ _base_ = [
 ]
 
 # k-means (tools/kmeans_anchors.py: 1 - IoU, 9 clusters) of the 1519 boxes of 300
-# Cityscapes-sized (2048 x 1024) synthetic frames (yolo_plugin.datasets.demo,
+# Cityscapes-sized (2048 x 1024) synthetic frames (yolo_plugin.datasets.synthetic,
 # seed 0) at the input scale 1024 x 512 (mean best IoU 0.61): real Cityscapes
 # is not shipped.
 # With Cityscapes at hand, refit them:

@@ -10,7 +10,7 @@ _base_ = [
 
 img_scale = (1378, 416)  # (w, h): the paper's 416 as the image height
 # k-means (tools/kmeans_anchors.py: 1 - IoU, 9 clusters) of the 2161 boxes of
-# 500 KITTI-sized (1242 x 375) synthetic frames (yolo_plugin.datasets.demo,
+# 500 KITTI-sized (1242 x 375) synthetic frames (yolo_plugin.datasets.synthetic,
 # seed 0), at this input scale (mean best IoU 0.65): real KITTI is not shipped.
 # With KITTI at hand, refit them:
 #   python tools/kmeans_anchors.py configs/yolov3_kitti.py

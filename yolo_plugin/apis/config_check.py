@@ -36,9 +36,10 @@ import logging
 import os
 import os.path as osp
 import re
+from collections import Counter
 from functools import lru_cache
 from http.client import HTTPException
-from typing import (AbstractSet, Any, Dict, FrozenSet, Iterator, List, Optional, Sequence,
+from typing import (AbstractSet, Any, FrozenSet, Iterable, Iterator, List, Optional, Sequence,
                     Tuple)
 
 from mmengine.config import Config
@@ -184,8 +185,8 @@ def closest_registered(name: str, first: Registry) -> Tuple[Optional[str], Regis
     candidates = {}
     for registry in reversed((first, *REGISTRIES)):
         candidates.update(dict.fromkeys(registered_names(registry), registry))
-    match = difflib.get_close_matches(name, list(candidates), 1)
-    return (match[0], candidates[match[0]]) if match else (None, first)
+    match = closest(name, candidates)
+    return (match, candidates[match]) if match else (None, first)
 
 
 # Static checks: types and argument names.
@@ -333,9 +334,10 @@ class _StaticChecker:
         name = optim_wrapper.get('constructor', DEFAULT_CONSTRUCTOR)
         constructor, _ = self.resolve(name, 'optim_wrapper.constructor',
                                       OPTIM_WRAPPER_CONSTRUCTORS)
+        if constructor is None:  # misspelled, and listed: take the default's
+            constructor = OPTIM_WRAPPER_CONSTRUCTORS.get(DEFAULT_CONSTRUCTOR)
         consumed = {'constructor'}
-        if constructor is not None:
-            consumed |= (accepted_arguments(constructor) or frozenset()) - {'optim_wrapper_cfg'}
+        consumed |= (accepted_arguments(constructor) or frozenset()) - {'optim_wrapper_cfg'}
         self.built(optim_wrapper, 'optim_wrapper', OPTIM_WRAPPERS, 'OptimWrapper', consumed)
 
     def _check_train_loop(self, loop: Any) -> None:
@@ -460,9 +462,21 @@ def _keyword_names(parameters) -> FrozenSet[str]:
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
-def _did_you_mean(name: str, candidates) -> str:
-    match = difflib.get_close_matches(name, list(candidates), 1)
-    return f'; did you mean {match[0]!r}?' if match else ''
+def closest(name: str, candidates: Iterable[str]) -> Optional[str]:
+    """The candidate most like ``name`` (difflib's ratio, at least 0.6);
+    of equally like ones, the one with the most letters in common, so that
+    a transposition wins ('SDG': 'SGD', not 'SSDVGG')."""
+    matches = difflib.get_close_matches(name, list(candidates), n=10)
+    if not matches:
+        return None
+    ratios = [difflib.SequenceMatcher(None, match, name).ratio() for match in matches]
+    ties = [match for match, ratio in zip(matches, ratios) if ratio == ratios[0]]
+    return max(ties, key=lambda m: sum((Counter(name) & Counter(m)).values()) / len(m))
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    match = closest(name, candidates)
+    return f'; did you mean {match!r}?' if match else ''
 
 
 def _relative_note(path: str) -> str:

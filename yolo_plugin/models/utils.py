@@ -6,11 +6,8 @@ import torch
 from mmengine.structures import InstanceData
 from torch.nn.utils.rnn import pad_sequence
 
-from .layers.conv import ChannelsLastConv2d
-
-# Darknet's conv block: conv (with the faster CPU weight gradient), BN, then
-# LeakyReLU(0.1); He init for that slope.
-DARKNET_CONV = dict(type=ChannelsLastConv2d)
+# Darknet's conv block: conv, BN, then LeakyReLU(0.1); He init for that
+# slope.
 DARKNET_NORM = dict(type='BN', requires_grad=True)
 DARKNET_ACT = dict(type='LeakyReLU', negative_slope=0.1)
 DARKNET_INIT = dict(type='Kaiming', layer='Conv2d', a=0.1, nonlinearity='leaky_relu')

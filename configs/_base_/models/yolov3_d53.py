@@ -16,13 +16,22 @@ model = dict(
         std=[255., 255., 255.],
         bgr_to_rgb=True,
         pad_size_divisor=32),
-    backbone=dict(type='Darknet53', out_indices=(3, 4, 5)),
+    # conv_cfg: nn.Conv2d whose weight gradient, when training on a CPU
+    # without AVX-512 with channels-last tensors, is computed as matrix
+    # products (faster than oneDNN's kernel there, BENCHMARKS.md); elsewhere
+    # it is nn.Conv2d. conv_cfg=None: plain nn.Conv2d.
+    backbone=dict(
+        type='Darknet53',
+        out_indices=(3, 4, 5),
+        conv_cfg=dict(type='GemmWeightGradConv2d')),
     neck=dict(
         type='YOLOFPNNeck',
+        conv_cfg=dict(type='GemmWeightGradConv2d'),
         in_channels=(1024, 512, 256),
         out_channels=(512, 256, 128)),
     bbox_head=dict(
         type='YOLOAnchorHead',
+        conv_cfg=dict(type='GemmWeightGradConv2d'),
         num_classes=80,
         in_channels=(512, 256, 128),
         out_channels=(1024, 512, 256),

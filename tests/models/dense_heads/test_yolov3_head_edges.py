@@ -11,12 +11,13 @@ import torch.nn as nn
 from mmdet.models.dense_heads import YOLOV3Head
 from mmengine.config import ConfigDict
 
+from yolo_plugin.models.layers import GemmWeightGradConv2d
+
 from tests.models.dense_heads.test_yolov3_head import (GTS, IGNORES, LABELS, METAS,
                                                        NUM_CLASSES, RESIZED_METAS, V5_HEAD,
                                                        build_head, instances, predict,
                                                        random_maps)
 from tests.models.yolo_reference import ANCHORS, STRIDES, assign, yolov3_loss, yolov5_loss
-from yolo_plugin.models.layers import ChannelsLastConv2d
 
 # No score_thr: both heads' default (0) applies.
 TEST_CFG = dict(nms_pre=10000, nms=dict(type='nms', iou_threshold=0.45), max_per_img=40)
@@ -139,14 +140,14 @@ def test_forward_names_the_expected_map_count():
 
 def test_convs_follow_conv_norm_and_act_cfg():
     default = build_head()
-    assert all(type(m.conv) is ChannelsLastConv2d for m in default.bridge_convs)
-    assert all(type(m) is ChannelsLastConv2d for m in default.pred_convs)
+    assert all(type(m.conv) is nn.Conv2d for m in default.bridge_convs)
+    assert all(type(m) is nn.Conv2d for m in default.pred_convs)
     assert isinstance(default.bridge_convs[0].norm, nn.BatchNorm2d)
     assert isinstance(default.bridge_convs[0].activate, nn.LeakyReLU)
-    custom = build_head(conv_cfg=dict(type='Conv2d'), norm_cfg=dict(type='GN', num_groups=4),
-                        act_cfg=dict(type='ReLU'))
-    assert all(type(m.conv) is nn.Conv2d for m in custom.bridge_convs)
-    assert all(type(m) is nn.Conv2d for m in custom.pred_convs)
+    custom = build_head(conv_cfg=dict(type=GemmWeightGradConv2d),
+                        norm_cfg=dict(type='GN', num_groups=4), act_cfg=dict(type='ReLU'))
+    assert all(type(m.conv) is GemmWeightGradConv2d for m in custom.bridge_convs)
+    assert all(type(m) is GemmWeightGradConv2d for m in custom.pred_convs)
     assert all(isinstance(m.gn, nn.GroupNorm) and m.gn.num_groups == 4
                for m in custom.bridge_convs)
     assert all(isinstance(m.activate, nn.ReLU) for m in custom.bridge_convs)

@@ -1,4 +1,4 @@
-"""ChannelsLastConv2d against nn.Conv2d (PyTorch's own kernels) in float64."""
+"""GemmWeightGradConv2d against nn.Conv2d (PyTorch's own kernels) in float64."""
 import contextlib
 
 import pytest
@@ -6,19 +6,22 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import fuse_conv_bn
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from yolo_plugin.models.backbones import Darknet53
 from yolo_plugin.models.dense_heads import YOLOAnchorHead
-from yolo_plugin.models.layers import ChannelsLastConv2d
+from yolo_plugin.models.layers import GemmWeightGradConv2d
 from yolo_plugin.models.layers import conv as conv_module
 from yolo_plugin.models.necks import YOLOFPNNeck
+from yolo_plugin.registry import MODELS
 
 CL = torch.channels_last
 
 
 def _pair_of_convs(*args, **kwargs):
     reference = nn.Conv2d(*args, **kwargs).double()
-    ours = ChannelsLastConv2d(*args, weight_grad='products', **kwargs).double()
+    ours = GemmWeightGradConv2d(*args, weight_grad='products', **kwargs).double()
     ours.load_state_dict(reference.state_dict())
     return reference, ours.to(memory_format=CL)
 
@@ -71,7 +74,7 @@ def test_gradients_match_nn_conv2d(case, monkeypatch):
     expected, reference_node = _forward_backward(reference, x)
     got, our_node = _forward_backward(ours, x.contiguous(memory_format=CL))
     assert reference_node == 'ConvolutionBackward0'
-    assert our_node == '_GemmWeightGradConv2dBackward'
+    assert our_node == '_GemmWeightGradConv2dFunctionBackward'
     assert set(calls) == {products}
     for name, want, have in zip(('output', 'input grad', 'weight grad', 'bias grad'), expected,
                                 got):
@@ -119,7 +122,7 @@ def test_native_kernels_outside_channels_last_cpu_training(situation):
     ``F.conv2d`` in the same context."""
     groups = 2 if situation == 'groups' else 1
     in_channels = 3 if situation == 'rgb_input' else 8
-    conv = ChannelsLastConv2d(in_channels, 6, 3, padding=1, groups=groups, weight_grad='products')
+    conv = GemmWeightGradConv2d(in_channels, 6, 3, padding=1, groups=groups, weight_grad='products')
     x = torch.randn(2, in_channels, 8, 8)
     if situation != 'nchw':
         conv = conv.to(memory_format=CL)
@@ -147,32 +150,50 @@ def test_auto_takes_the_products_where_onednn_is_slower(monkeypatch, capability,
     x = torch.randn(2, 8, 8, 8).contiguous(memory_format=CL)
     expected = {'auto': products, 'products': True, 'native': False}
     for mode, want_products in expected.items():
-        conv = ChannelsLastConv2d(8, 6, 3, padding=1, weight_grad=mode).to(memory_format=CL)
+        conv = GemmWeightGradConv2d(8, 6, 3, padding=1, weight_grad=mode).to(memory_format=CL)
         node = type(conv(x).grad_fn).__name__
-        assert node == ('_GemmWeightGradConv2dBackward' if want_products else
+        assert node == ('_GemmWeightGradConv2dFunctionBackward' if want_products else
                         'ConvolutionBackward0'), mode
         assert f"weight_grad='{mode}'" in repr(conv)
 
 
 def test_unknown_weight_grad_mode_is_an_error():
     with pytest.raises(ValueError, match="weight_grad must be one of .* got 'blas'"):
-        ChannelsLastConv2d(8, 6, 3, weight_grad='blas')
+        GemmWeightGradConv2d(8, 6, 3, weight_grad='blas')
 
 
-def test_models_build_it_by_default_and_plain_conv2d_on_request():
-    """Backbone, neck and head use ChannelsLastConv2d unless
-    ``conv_cfg=None``; the parameters and the state dict are those of
-    nn.Conv2d, so checkpoints load either way."""
-    for build in (lambda cfg: Darknet53(widen_factor=0.125, deepen_factor=0.33, **cfg),
-                  lambda cfg: YOLOFPNNeck(widen_factor=0.125, **cfg),
-                  lambda cfg: YOLOAnchorHead(num_classes=3, widen_factor=0.125, **cfg)):
-        ours, plain = build({}), build(dict(conv_cfg=None))
-        our_convs = [m for m in ours.modules() if isinstance(m, nn.Conv2d)]
-        plain_convs = [m for m in plain.modules() if isinstance(m, nn.Conv2d)]
-        assert our_convs and all(type(m) is ChannelsLastConv2d for m in our_convs)
-        assert all(type(m) is nn.Conv2d for m in plain_convs)
-        assert len(our_convs) == len(plain_convs)
+def _convs(module: nn.Module) -> list:
+    return [m for m in module.modules() if isinstance(m, nn.Conv2d)]
+
+
+def test_models_default_to_conv2d_and_build_it_from_conv_cfg():
+    """Backbone, neck and head are plain nn.Conv2d by default (as mmdet's)
+    and GemmWeightGradConv2d with its ``conv_cfg``; the parameters and the
+    state dict are those of nn.Conv2d, so checkpoints load either way."""
+    gemm = dict(type='GemmWeightGradConv2d')
+    for build in (lambda **cfg: Darknet53(widen_factor=0.125, deepen_factor=0.33, **cfg),
+                  lambda **cfg: YOLOFPNNeck(widen_factor=0.125, **cfg),
+                  lambda **cfg: YOLOAnchorHead(num_classes=3, widen_factor=0.125, **cfg)):
+        with DefaultScope.overwrite_default_scope('yolo_plugin'):
+            ours = build(conv_cfg=gemm)
+        plain = build()
+        assert _convs(ours) and all(type(m) is GemmWeightGradConv2d for m in _convs(ours))
+        assert all(type(m) is nn.Conv2d for m in _convs(plain))
+        assert len(_convs(ours)) == len(_convs(plain))
         plain.load_state_dict(ours.state_dict())
+
+
+def test_the_base_model_config_switches_it_on():
+    """configs/_base_/models/yolov3_d53.py names it for backbone, neck and
+    head: every conv of a model built from it is a GemmWeightGradConv2d."""
+    cfg = Config.fromfile('configs/_base_/models/yolov3_d53.py').model
+    for part in ('backbone', 'neck', 'bbox_head'):
+        cfg[part].widen_factor = 0.125
+    cfg.backbone.deepen_factor = 0.33
+    with DefaultScope.overwrite_default_scope('yolo_plugin'):
+        model = MODELS.build(cfg)
+    for part in (model.backbone, model.neck, model.bbox_head):
+        assert _convs(part) and all(type(m) is GemmWeightGradConv2d for m in _convs(part))
 
 
 def test_conv_bn_fusion_still_folds_it():
@@ -190,7 +211,7 @@ def test_conv_bn_fusion_still_folds_it():
 def test_traces_see_a_convolution():
     """``torch.jit.trace`` (mmengine's FLOP counter, ONNX export) records
     the convolution, not an opaque Python function."""
-    conv = ChannelsLastConv2d(8, 6, 3, padding=1).to(memory_format=CL)
+    conv = GemmWeightGradConv2d(8, 6, 3, padding=1).to(memory_format=CL)
     x = torch.randn(2, 8, 8, 8).contiguous(memory_format=CL)
     graph = str(torch.jit.trace(conv, x).graph)
     assert 'aten::_convolution' in graph and 'PythonOp' not in graph
@@ -202,7 +223,7 @@ def test_darknet_gradients_match_plain_convs():
     1e-3 between any two kernel orders): every parameter's gradient as
     with nn.Conv2d."""
     torch.manual_seed(0)
-    products = dict(type=ChannelsLastConv2d, weight_grad='products')
+    products = dict(type=GemmWeightGradConv2d, weight_grad='products')
     ours = Darknet53(widen_factor=0.25, deepen_factor=0.33,
                      conv_cfg=products).double().to(memory_format=CL)
     plain = Darknet53(widen_factor=0.25, deepen_factor=0.33, conv_cfg=None).double()

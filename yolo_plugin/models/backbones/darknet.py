@@ -12,8 +12,7 @@ from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from yolo_plugin.registry import MODELS
-from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels,
-                     scale_depth)
+from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels, scale_depth
 
 _RES_CONVS = ('squeeze', 'expand')
 # mmdet's ``Darknet`` module paths -> ours, matched at the start of a key of
@@ -102,7 +101,8 @@ class Darknet53(BaseModule):
             and keep their BN statistics (``-1``: none, ``0``: the stem only).
         norm_eval: keep every BN layer in eval mode while training.
         conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
-            ``nn.Conv2d``).
+            ``nn.Conv2d``; ``dict(type='GemmWeightGradConv2d')``: its weight
+            gradient as matrix products on the CPU).
     """
 
     stem_channels = 32
@@ -114,7 +114,7 @@ class Darknet53(BaseModule):
                  deepen_factor: float = 1.0,
                  out_indices: Sequence[int] = (3, 4, 5),
                  frozen_stages: int = -1,
-                 conv_cfg: OptConfigType = DARKNET_CONV,
+                 conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  norm_eval: bool = False,

@@ -15,8 +15,8 @@ from yolo_plugin.registry import MODELS, TASK_UTILS
 from ..layers.bbox_nms import batched_multiclass_nms
 from ..losses.iou_loss import aligned_iou
 from ..task_modules.prior_generators.yolo_prior_generator import YOLOPriors
-from ..utils import (DARKNET_ACT, DARKNET_CONV, DARKNET_NORM, pad_instances,
-                     prior_prob_logit, scale_channels)
+from ..utils import (DARKNET_ACT, DARKNET_NORM, pad_instances, prior_prob_logit,
+                     scale_channels)
 from .class_transfer import adapt_class_outputs
 
 # The nine COCO anchors of the YOLOv3 paper, (w, h) pixels at 416 px,
@@ -47,7 +47,9 @@ class YOLOAnchorHead(BaseDenseHead):
         prior_generator: the anchors, per level.
         bbox_coder: the box parametrisation (``variant='v3'`` or ``'v5'``).
         conv_cfg, norm_cfg, act_cfg: of the convs (``conv_cfg=None``:
-            ``nn.Conv2d``); the prediction convs have no BN or activation.
+            ``nn.Conv2d``; ``dict(type='GemmWeightGradConv2d')``: its weight
+            gradient as matrix products on the CPU); the prediction convs
+            have no BN or activation.
         obj_target: ``'binary'`` (1 at matches) or ``'iou'`` (the detached
             IoU of the matched prediction with its ground truth, YOLOv5).
         obj_level_weights: a factor a level on the objectness loss (YOLOv5's
@@ -70,7 +72,7 @@ class YOLOAnchorHead(BaseDenseHead):
                      type='YOLOPriorGenerator', anchors=COCO_ANCHORS,
                      strides=(32, 16, 8)),
                  bbox_coder: ConfigType = dict(type='YOLOBoxCoder', variant='v3'),
-                 conv_cfg: OptConfigType = DARKNET_CONV,
+                 conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  loss_cls: ConfigType = dict(type='SigmoidBCELoss', loss_weight=1.0),

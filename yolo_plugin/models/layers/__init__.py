@@ -1,5 +1,5 @@
 from .bbox_nms import BatchedDetections, batched_multiclass_nms
-from .conv import ChannelsLastConv2d, conv2d_weight_grad_nhwc
+from .conv import GemmWeightGradConv2d, conv2d_weight_grad_nhwc
 
-__all__ = ['BatchedDetections', 'batched_multiclass_nms', 'ChannelsLastConv2d',
+__all__ = ['BatchedDetections', 'batched_multiclass_nms', 'GemmWeightGradConv2d',
            'conv2d_weight_grad_nhwc']

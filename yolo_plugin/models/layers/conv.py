@@ -1,4 +1,5 @@
-"""A Conv2d whose weight gradient on the CPU is a matrix product.
+"""``GemmWeightGradConv2d``: a Conv2d whose weight gradient on the CPU, for
+channels-last input, is computed as explicit matrix products (GEMMs).
 
 oneDNN's weight-gradient kernel for channels-last (NHWC) float32 tensors
 is the slowest part of a CPU training step: on an AVX2 CPU it takes about
@@ -149,7 +150,7 @@ def _patches(images: torch.Tensor, kernel_size: _Pair, out_size: _Pair, stride: 
     return torch.cat(taps, dim=-1).reshape(-1, kh * kw * images.shape[-1])
 
 
-class _GemmWeightGradConv2d(torch.autograd.Function):
+class _GemmWeightGradConv2dFunction(torch.autograd.Function):
     """``F.conv2d`` (ungrouped, zero padding) whose backward takes the
     weight gradient from :func:`conv2d_weight_grad_nhwc` and the input
     gradient from the native kernel."""
@@ -181,13 +182,17 @@ class _GemmWeightGradConv2d(torch.autograd.Function):
 
 
 @MODELS.register_module()
-class ChannelsLastConv2d(nn.Conv2d):
+class GemmWeightGradConv2d(nn.Conv2d):
     """``nn.Conv2d`` that, training on the CPU with channels-last float
-    inputs, computes its weight gradient as matrix products
-    (:func:`conv2d_weight_grad_nhwc`); same forward, same parameters and
-    state dict. Everywhere else (GPU, NCHW input, no gradient, autocast,
-    groups, non-zero padding modes, fewer than ``MIN_IN_CHANNELS`` input
-    channels, ``torch.jit`` tracing) it is ``nn.Conv2d``.
+    inputs, computes its weight gradient as explicit matrix products
+    (:func:`conv2d_weight_grad_nhwc`); same forward, same input gradient
+    (the native kernel), same parameters and state dict. Everywhere else
+    (GPU, NCHW input, no gradient, autocast, groups, non-zero padding modes,
+    fewer than ``MIN_IN_CHANNELS`` input channels, ``torch.jit`` tracing) it
+    is ``nn.Conv2d``. A config switches it on with
+    ``conv_cfg=dict(type='GemmWeightGradConv2d')`` (as
+    ``configs/_base_/models/yolov3_d53.py`` does); the modules default to
+    ``nn.Conv2d``.
 
     Args:
         *args, **kwargs: those of ``nn.Conv2d``.
@@ -199,7 +204,7 @@ class ChannelsLastConv2d(nn.Conv2d):
     def __init__(self, *args, weight_grad: str = 'auto', **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if weight_grad not in WEIGHT_GRAD_MODES:
-            raise ValueError(f'ChannelsLastConv2d: weight_grad must be one of '
+            raise ValueError(f'GemmWeightGradConv2d: weight_grad must be one of '
                              f'{WEIGHT_GRAD_MODES}, got {weight_grad!r}')
         self.weight_grad = weight_grad
         self.use_products = (weight_grad == 'products'
@@ -211,7 +216,7 @@ class ChannelsLastConv2d(nn.Conv2d):
     def _conv_forward(self, input: torch.Tensor, weight: torch.Tensor,
                       bias: Optional[torch.Tensor]) -> torch.Tensor:
         if self._gemm_weight_grad(input, weight):
-            return _GemmWeightGradConv2d.apply(input, weight, bias, self.stride, self.padding,
+            return _GemmWeightGradConv2dFunction.apply(input, weight, bias, self.stride, self.padding,
                                                self.dilation)
         return super()._conv_forward(input, weight, bias)
 

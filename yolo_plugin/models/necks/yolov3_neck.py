@@ -9,7 +9,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 
 from yolo_plugin.registry import MODELS
-from ..utils import DARKNET_ACT, DARKNET_CONV, DARKNET_INIT, DARKNET_NORM, scale_channels
+from ..utils import DARKNET_ACT, DARKNET_INIT, DARKNET_NORM, scale_channels
 
 
 class YOLOv3DetectionBlock(BaseModule):
@@ -48,14 +48,15 @@ class YOLOFPNNeck(BaseModule):
         out_channels: output channels, deepest first (``(512, 256, 128)``).
         widen_factor: multiplies both, as in the backbone (small variants).
         conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
-            ``nn.Conv2d``).
+            ``nn.Conv2d``; ``dict(type='GemmWeightGradConv2d')``: its weight
+            gradient as matrix products on the CPU).
     """
 
     def __init__(self,
                  in_channels: Sequence[int] = (1024, 512, 256),
                  out_channels: Sequence[int] = (512, 256, 128),
                  widen_factor: float = 1.0,
-                 conv_cfg: OptConfigType = DARKNET_CONV,
+                 conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
