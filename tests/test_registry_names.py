@@ -1,7 +1,7 @@
 """No registered name of ours equals one of mmdet's or mmengine's, or differs
 from one by case only: under the ``yolo_plugin`` scope ours would shadow
-theirs, and a one-letter slip in a config (``YOLOV3Head`` for ``YOLOv3Head``)
-would silently build theirs."""
+theirs, and a one-letter slip in a config (our head was once ``YOLOv3Head``,
+mmdet's is ``YOLOV3Head``) would silently build theirs."""
 import importlib
 import pkgutil
 
