@@ -1,20 +1,16 @@
-"""The training data pipeline: mmdet's chain against ours, side by side.
-
-    python benchmarks/data_pipeline.py                      # KITTI frames
-    python benchmarks/data_pipeline.py --dataset cityscapes --frames 16
-    python benchmarks/data_pipeline.py --frame-size 621 188 \
-        --config configs/yolov3_s_kitti_demo.py             # make demo's
-    python benchmarks/data_pipeline.py --out-json pipeline.json
+"""The training data pipeline: mmdet's chain against ours, side by side
+(``tools/benchmark.py --data-pipeline``).
 
 On demo frames of the real size (KITTI 1242 x 375, Cityscapes 2048 x
-1024; ``--frame-size``), packed with ``write_pack``, the train pipeline
-of ``configs/_base_/datasets/{dataset}.py`` (``--config``), an mmdet
-recipe, runs three ways:
+1024; ``frame_size``), packed with ``write_pack``, the train pipeline
+of ``configs/_base_/datasets/{dataset}.py`` (``config``) runs three ways:
 
-- ``mmdet (PNG)``: as the config says, decoding the PNG files;
+- ``mmdet (PNG)``: the same augmentations as mmdet's transforms
+  (:func:`mmdet_pipeline`, as
+  ``configs/ablations/yolov3_kitti_mmdet_pipeline.py``), decoding the PNG
+  files;
 - ``mmdet (packed)``: the same, reading the packed cache;
-- ``ours (packed)``: the same augmentations as our transforms
-  (:func:`fused_pipeline`): the geometric steps as one
+- ``ours (packed)``: as the config says: the geometric steps as one
   ``RandomExpandCropResizeFlip``, the photometric draw as
   ``DeferredPhotoMetricDistortion`` (its pixel work moves to the data
   preprocessor, on the GPU when training there), no Pad (the
@@ -27,30 +23,28 @@ time per image (mmdet's ``DetDataPreprocessor`` and ours with the
 distortion, batch 8: the work a CPU-only training adds in the main
 process); then the pipelines through a DataLoader with 1, 2 and N workers:
 images/s of wall time, and per core (all CPU time of the main process and
-the workers, including moving the batches between them).
+the workers, including moving the batches between them; persistent
+workers after a warm-up pass, as training runs them).
 """
-import argparse
 import functools
-import json
 import os
 import os.path as osp
-import resource
 import statistics
 import tempfile
 import time
 from collections import defaultdict
-from typing import Callable, Dict, List, Sequence
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+import psutil
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate, worker_init_fn
 from mmengine.registry import init_default_scope
 from torch.utils.data import DataLoader
 
-import yolo_plugin.datasets.transforms.formatting  # noqa: F401
-import yolo_plugin.datasets.transforms.geometric  # noqa: F401
 from yolo_plugin.datasets.packed import write_pack
 from yolo_plugin.datasets.synthetic import (make_demo_cityscapes,
                                             make_demo_kitti)
@@ -66,8 +60,8 @@ DATASETS_OF = dict(
     cityscapes=dict(config='configs/_base_/datasets/cityscapes.py',
                     type='CityscapesGtFineDataset', make=make_demo_cityscapes,
                     size=(2048, 1024)))
-# mmdet's geometric steps and the argument of RandomExpandCropResizeFlip
-# each becomes.
+# mmdet's geometric steps, in their order, and the argument of
+# RandomExpandCropResizeFlip that holds each one's settings.
 GEOMETRIC_STEPS = dict(Expand='expand', MinIoURandomCrop='min_iou_crop',
                        RandomResize='resize', RandomFlip='flip')
 BATCH_SIZE = 8
@@ -76,51 +70,27 @@ PREPROCESSOR = dict(mean=[0, 0, 0], std=[255., 255., 255.], bgr_to_rgb=True,
                     pad_size_divisor=32)
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--dataset', choices=sorted(DATASETS_OF),
-                        default='kitti')
-    parser.add_argument('--config',
-                        help="config whose train_pipeline is timed (default: "
-                        "the data set's base config)")
-    parser.add_argument('--frame-size', type=int, nargs=2,
-                        metavar=('W', 'H'),
-                        help="demo frame size (default: the data set's)")
-    parser.add_argument('--frames', type=int, default=32,
-                        help='demo frames packed and timed')
-    parser.add_argument('--passes', type=int, default=5,
-                        help='timed passes over the frames (median reported)')
-    parser.add_argument('--workers', type=int, nargs='+',
-                        default=sorted({1, 2, os.cpu_count()}),
-                        help='DataLoader worker counts (0: skip)')
-    parser.add_argument('--loader-passes', type=int, default=3,
-                        help='passes over the frames of each DataLoader run')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--work-dir', help='default: a temporary folder')
-    parser.add_argument('--out-json', help='write the results here')
-    return parser.parse_args()
-
-
-def fused_pipeline(pipeline: Sequence[dict]) -> List[dict]:
-    """The mmdet recipe ``pipeline`` with our transforms, the same
-    settings: its Expand, MinIoURandomCrop, RandomResize and RandomFlip as
-    one RandomExpandCropResizeFlip (where the first of them stood), its
-    PhotoMetricDistortion as DeferredPhotoMetricDistortion, no Pad,
-    PackDetInputsChannelsLast in place of PackDetInputs."""
-    fused = dict(type='RandomExpandCropResizeFlip')
+def mmdet_pipeline(pipeline: Sequence[dict]) -> List[dict]:
+    """Our training ``pipeline`` with mmdet's transforms, the same
+    settings: RandomExpandCropResizeFlip as Expand, MinIoURandomCrop,
+    RandomResize and RandomFlip (those it has), DeferredPhotoMetricDistortion
+    as PhotoMetricDistortion, PackDetInputsChannelsLast as Pad (to the
+    model's ``pad_size_divisor``) and PackDetInputs."""
     steps = []
     for step in pipeline:
         step = dict(step)
         kind = step.pop('type')
-        if kind in GEOMETRIC_STEPS:
-            if len(fused) == 1:
-                steps.append(fused)
-            fused[GEOMETRIC_STEPS[kind]] = step
-        elif kind == 'PhotoMetricDistortion':
-            steps.append(dict(step, type='DeferredPhotoMetricDistortion'))
-        elif kind == 'PackDetInputs':
-            steps.append(dict(step, type='PackDetInputsChannelsLast'))
-        elif kind != 'Pad':
+        if kind == 'RandomExpandCropResizeFlip':
+            steps += [dict(step[key], type=name)
+                      for name, key in GEOMETRIC_STEPS.items()
+                      if step.get(key) is not None]
+        elif kind == 'DeferredPhotoMetricDistortion':
+            steps.append(dict(step, type='PhotoMetricDistortion'))
+        elif kind == 'PackDetInputsChannelsLast':
+            steps += [dict(type='Pad',
+                           size_divisor=PREPROCESSOR['pad_size_divisor']),
+                      dict(step, type='PackDetInputs')]
+        else:
             steps.append(dict(step, type=kind))
     return steps
 
@@ -192,34 +162,37 @@ def packed_batches(dataset, seed: int) -> List[dict]:
 
 
 def cpu_seconds() -> float:
-    """User + system CPU seconds of this process and its finished,
-    waited-for children (the DataLoader's workers)."""
-    return sum(usage.ru_utime + usage.ru_stime for usage in (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN)))
+    """User + system CPU seconds of this process and its live children
+    (the DataLoader's workers) so far."""
+    process = psutil.Process()
+    return sum(sum(p.cpu_times()[:2])
+               for p in [process] + process.children(recursive=True))
 
 
 def time_loader(dataset, workers: int, passes: int, seed: int) -> dict:
     """Images/s (wall) and images/s per core (all CPU time of the main
     process and the workers) of ``passes`` passes over ``dataset``
-    through a DataLoader with ``workers`` workers, batch 8."""
-    indices = list(range(len(dataset))) * passes
+    through a DataLoader with ``workers`` persistent workers, batch 8, in
+    the steady state: after an untimed pass that starts the workers."""
     loader = DataLoader(
-        dataset, batch_size=BATCH_SIZE, sampler=indices,
-        num_workers=workers, collate_fn=pseudo_collate,
+        dataset, batch_size=BATCH_SIZE, shuffle=False, num_workers=workers,
+        persistent_workers=True, collate_fn=pseudo_collate,
         worker_init_fn=functools.partial(
             worker_init_fn, num_workers=workers, rank=0, seed=seed))
+    for _ in loader:
+        pass
     cpu_start = cpu_seconds()
     wall_start = time.perf_counter()
-    iterator = iter(loader)
-    for _ in iterator:
-        pass
+    for _ in range(passes):
+        for _ in loader:
+            pass
     wall = time.perf_counter() - wall_start
-    del iterator  # joins the workers, so that their CPU time counts
     cpu = cpu_seconds() - cpu_start
-    return dict(images_per_s=len(indices) / wall,
-                images_per_s_per_core=len(indices) / cpu,
-                cpu_ms_per_image=1000 * cpu / len(indices))
+    del loader  # ends the workers
+    images = len(dataset) * passes
+    return dict(images_per_s=images / wall,
+                images_per_s_per_core=images / cpu,
+                cpu_ms_per_image=1000 * cpu / images)
 
 
 def format_transform_table(times: Dict[str, Dict[str, float]]) -> str:
@@ -242,82 +215,135 @@ def format_transform_table(times: Dict[str, Dict[str, float]]) -> str:
     return '\n'.join(lines)
 
 
-def main() -> None:
-    args = parse_args()
+@dataclass
+class PipelineSettings:
+    """What one run of :func:`run_pipeline_benchmark` measures.
+
+    Args:
+        dataset: ``'kitti'`` or ``'cityscapes'``.
+        config: the config whose ``train_pipeline`` (ours) is timed;
+            None: the data set's base config.
+        frame_size: (W, H) px of the demo frames; None: the data set's.
+        frames: demo frames packed and timed.
+        passes: timed passes over the frames (medians reported).
+        workers: DataLoader worker counts of the loader rows (empty: none).
+        loader_passes: passes over the frames of each DataLoader run.
+        seed: of the demo frames and the augmentations.
+    """
+    dataset: str = 'kitti'
+    config: Optional[str] = None
+    frame_size: Optional[Tuple[int, int]] = None
+    frames: int = 32
+    passes: int = 5
+    workers: Sequence[int] = (1, 2)
+    loader_passes: int = 3
+    seed: int = 0
+
+
+def run_pipeline_benchmark(settings: PipelineSettings,
+                           log: Callable[[str], None] = print) -> dict:
+    """Per-transform CPU ms, the data preprocessors' CPU ms and the
+    DataLoader rows of mmdet's pipeline and ours (module docstring), as a
+    json-able dict (:func:`format_pipeline_report` prints it)."""
     init_default_scope('yolo_plugin')
     # One thread per process: OpenCV as mmengine's runner sets it up, and
     # torch, whose idle OpenMP threads spin and so would count as CPU time.
     cv2.setNumThreads(0)
     torch.set_num_threads(1)
-    cfg = Config.fromfile(args.config or DATASETS_OF[args.dataset]['config'])
-    frame_size = args.frame_size or DATASETS_OF[args.dataset]['size']
+    config = settings.config or DATASETS_OF[settings.dataset]['config']
+    cfg = Config.fromfile(config)
+    frame_size = tuple(settings.frame_size or
+                       DATASETS_OF[settings.dataset]['size'])
     pipelines = {
-        'mmdet (PNG)': cfg.train_pipeline,
-        'mmdet (packed)': cfg.train_pipeline,
-        'ours (packed)': fused_pipeline(cfg.train_pipeline),
+        'mmdet (PNG)': mmdet_pipeline(cfg.train_pipeline),
+        'mmdet (packed)': mmdet_pipeline(cfg.train_pipeline),
+        'ours (packed)': cfg.train_pipeline,
     }
-    with tempfile.TemporaryDirectory() as scratch:
-        work_dir = args.work_dir or scratch
-        root, pack = make_pack(args.dataset, args.frames, frame_size,
-                               args.seed, work_dir)
+    results = dict(
+        dataset=settings.dataset, config=config, frames=settings.frames,
+        frame_size=frame_size, passes=settings.passes,
+        pipelines={name: [step['type'] for step in pipeline]
+                   for name, pipeline in pipelines.items()},
+        load_average_before=os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix='yolo_pipeline_') as work_dir:
+        log(f'packing {settings.frames} demo {settings.dataset} frames')
+        root, pack = make_pack(settings.dataset, settings.frames, frame_size,
+                               settings.seed, work_dir)
         datasets = {
-            name: build_dataset(args.dataset, root, pipeline,
+            name: build_dataset(settings.dataset, root, pipeline,
                                 None if 'PNG' in name else pack)
             for name, pipeline in pipelines.items()
         }
-        results = dict(
-            dataset=args.dataset, config=cfg.filename, frames=args.frames,
-            frame_size=frame_size,
-            pipelines={name: [step['type'] for step in pipeline]
-                       for name, pipeline in pipelines.items()},
-            transforms={name: time_transforms(dataset, args.passes,
-                                              args.seed)
-                        for name, dataset in datasets.items()})
-        print(f'{cfg.filename} on {args.frames} {args.dataset} frames of '
-              f'{frame_size[0]} x {frame_size[1]}, one process, median of '
-              f'{args.passes} passes\n')
-        print(format_transform_table(results['transforms']))
-
-        mmdet_preprocessor = MODELS.build(
-            dict(PREPROCESSOR, type='DetDataPreprocessor'))
-        our_preprocessor = PhotometricDetDataPreprocessor(**PREPROCESSOR)
-        mmdet_batches = packed_batches(datasets['mmdet (packed)'], args.seed)
-        our_batches = packed_batches(datasets['ours (packed)'], args.seed)
-        preprocessors = {
-            'mmdet DetDataPreprocessor (distorted float32 inputs)':
-            (mmdet_preprocessor, mmdet_batches, True),
-            'ours, distortion on the CPU':
-            (our_preprocessor, our_batches, True),
-            'ours, no distortion (as at test time)':
-            (our_preprocessor, our_batches, False),
-        }
-        results['preprocessors'] = {
-            name: time_preprocessor(preprocessor, batches, args.passes,
-                                    training)
-            for name, (preprocessor, batches, training)
-            in preprocessors.items()}
-        print(f'\ndata preprocessor, CPU, batch {BATCH_SIZE}, one thread:')
-        for name, ms in results['preprocessors'].items():
-            print(f'  {name}: {ms:.2f} CPU ms / image')
-
-        results['loaders'] = {
-            name: {workers: time_loader(datasets[name], workers,
-                                        args.loader_passes, args.seed)
-                   for workers in args.workers if workers > 0}
-            for name in ('mmdet (packed)', 'ours (packed)')}
-        print('\nDataLoader, batch 8: images / s (wall) and per core '
-              '(CPU time of all processes)')
-        for name, runs in results['loaders'].items():
-            for workers, run in runs.items():
-                print(f'  {name}, {workers} workers: '
-                      f'{run["images_per_s"]:.0f} images/s, '
-                      f'{run["images_per_s_per_core"]:.0f} per core '
-                      f'({run["cpu_ms_per_image"]:.2f} CPU ms / image)')
-    results['load_average'] = os.getloadavg()
-    if args.out_json:
-        with open(args.out_json, 'w') as f:
-            json.dump(results, f, indent=2)
+        log('transforms, one process')
+        results['transforms'] = {
+            name: time_transforms(dataset, settings.passes, settings.seed)
+            for name, dataset in datasets.items()}
+        log('data preprocessors')
+        results['preprocessors'] = time_preprocessors(
+            datasets['mmdet (packed)'], datasets['ours (packed)'], settings)
+        results['loaders'] = {}
+        for name in ('mmdet (packed)', 'ours (packed)'):
+            for workers in settings.workers:
+                log(f'{name}: DataLoader, {workers} workers')
+                results['loaders'].setdefault(name, {})[workers] = time_loader(
+                    datasets[name], workers, settings.loader_passes,
+                    settings.seed)
+    results['load_average_after'] = os.getloadavg()
+    return results
 
 
-if __name__ == '__main__':
-    main()
+def time_preprocessors(mmdet_dataset, our_dataset,
+                       settings: PipelineSettings) -> Dict[str, float]:
+    """CPU ms per image of mmdet's ``DetDataPreprocessor`` on its
+    pipeline's batches and of ours on our batches, in training (ours:
+    the photometric distortion on the CPU) and at test time."""
+    mmdet_preprocessor = MODELS.build(
+        dict(PREPROCESSOR, type='DetDataPreprocessor'))
+    our_preprocessor = PhotometricDetDataPreprocessor(**PREPROCESSOR)
+    mmdet_batches = packed_batches(mmdet_dataset, settings.seed)
+    our_batches = packed_batches(our_dataset, settings.seed)
+    return {
+        'mmdet': time_preprocessor(mmdet_preprocessor, mmdet_batches,
+                                   settings.passes, True),
+        'ours, distortion on the CPU': time_preprocessor(
+            our_preprocessor, our_batches, settings.passes, True),
+        'ours, no distortion': time_preprocessor(
+            our_preprocessor, our_batches, settings.passes, False),
+    }
+
+
+def format_pipeline_report(results: dict) -> str:
+    """The per-transform table, the CPU-only training totals (pipeline +
+    data preprocessor), the speed-ups and the DataLoader rows."""
+    transforms = results['transforms']
+    pre = results['preprocessors']
+    theirs = transforms['mmdet (packed)']['total']
+    ours = transforms['ours (packed)']['total']
+    theirs_cpu = theirs + pre['mmdet']
+    ours_cpu = ours + pre['ours, distortion on the CPU']
+    width, height = results['frame_size']
+    lines = [
+        f"{results['config']} on {results['frames']} {results['dataset']} "
+        f'frames of {width} x {height}, one process, CPU time, median of '
+        f"{results['passes']} passes", '',
+        format_transform_table(transforms), '',
+        f'data preprocessor, batch {BATCH_SIZE}, one thread, CPU ms / image: '
+        + ', '.join(f'{name} {ms:.2f}' for name, ms in pre.items()), '',
+        f'training on a GPU (distortion there): ours {1000 / ours:.0f} '
+        f'images/s per core, mmdet {1000 / theirs:.0f}: {theirs / ours:.2f}x',
+        'training on the CPU (pipeline + data preprocessor): ours '
+        f'{1000 / ours_cpu:.0f} images/s per core, mmdet '
+        f'{1000 / theirs_cpu:.0f}: {theirs_cpu / ours_cpu:.2f}x', '',
+        f'DataLoader, batch {BATCH_SIZE}: images/s (wall), and per core '
+        '(CPU time of all processes)'
+    ]
+    for name, runs in results['loaders'].items():
+        for workers, run in runs.items():
+            lines.append(
+                f'  {name}, {workers} workers: {run["images_per_s"]:.0f} '
+                f'images/s, {run["images_per_s_per_core"]:.0f} per core '
+                f'({run["cpu_ms_per_image"]:.2f} CPU ms / image)')
+    lines.append('load average before / after: '
+                 f"{results['load_average_before']} / "
+                 f"{results['load_average_after']}")
+    return '\n'.join(lines)

@@ -21,7 +21,8 @@ default_hooks = dict(
     visualization=dict(type='mmdet.DetVisualizationHook', draw=True, interval=50),
     # Stops at a NaN / Inf loss before the EMA or a checkpoint keeps it.
     nan_guard=dict(type='NaNGuardHook', priority='VERY_HIGH'),
-    # images/s, compute time and peak memory on every log line.
+    # images/s, compute time, the share of the step spent waiting for data
+    # and peak memory on every log line; a warning when that share exceeds 10 %.
     throughput=dict(type='ThroughputHook'),
     # mmdet's: stops when the head's num_classes differs from the number of
     # the data set's classes (metainfo), before each train and val epoch.

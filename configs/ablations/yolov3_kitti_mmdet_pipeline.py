@@ -1,6 +1,7 @@
 # yolov3_kitti.py with mmdet's own transforms in place of the fast training
 # pipeline, for comparison (docs/training.md, "The training data pipeline"):
-# the same augmentations, drawn the same way, at about a third of the speed.
+# the same augmentations, drawn the same way, at a fifth of the pipeline's speed
+# (BENCHMARKS.md, "Training data pipeline").
 # Expand, MinIoURandomCrop, RandomResize, RandomFlip, PhotoMetricDistortion
 # and Pad on each image in the dataloader's workers, PackDetInputs, mmdet's
 # DetDataPreprocessor. The same lines over '../yolov3_cityscapes.py' (or any

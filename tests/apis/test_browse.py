@@ -1,12 +1,21 @@
 """The drawing of a data set's ground truth after its pipeline: ignored
-boxes grey and dashed, instances in their class colour."""
+boxes grey and dashed, instances in their class colour; the deferred
+photometric distortion shown as mmdet's."""
+import copy
+
+import numpy as np
 import torch
+from mmdet.datasets.transforms import PackDetInputs, PhotoMetricDistortion
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.structures import InstanceData
 
+from tests.datasets.transforms.mmdet_reference import (KITTI_RECIPE, fused_transform,
+                                                       mmdet_chain, reference_frames, run_chain)
 from yolo_plugin.apis.browse import IGNORED_COLOUR, draw_ground_truth
+from yolo_plugin.datasets.transforms import (DeferredPhotoMetricDistortion,
+                                             PackDetInputsChannelsLast)
 
 
 def test_ignored_boxes_are_drawn_grey_and_instances_in_class_colour():
@@ -34,3 +43,24 @@ def test_ignored_boxes_are_drawn_grey_and_instances_in_class_colour():
     class_colour = (left_edge[:, :2] == 0).all(1) & (left_edge[:, 2] >= 100)
     assert class_colour.any()
     assert not (drawn[30:40, 120:160] > 0).any()  # inside stays black
+
+
+def test_deferred_distortion_is_drawn_as_mmdets():
+    """The same seed through mmdet's chain with PhotoMetricDistortion and
+    through ours, which only draws the distortion: the same picture."""
+    results = reference_frames()['kitti']
+    visualizer = DetLocalVisualizer.get_instance('test_browse_distortion')
+    visualizer.dataset_meta = dict(classes=('Car', 'Pedestrian', 'Cyclist'))
+    for seed in range(4):
+        np.random.seed(seed)
+        theirs = PackDetInputs()(PhotoMetricDistortion()(
+            run_chain(mmdet_chain(KITTI_RECIPE), copy.deepcopy(results))))
+        np.random.seed(seed)
+        ours = PackDetInputsChannelsLast()(DeferredPhotoMetricDistortion()(
+            fused_transform(KITTI_RECIPE)(copy.deepcopy(results))))
+        expected = draw_ground_truth(visualizer, theirs)
+        drawn = draw_ground_truth(visualizer, ours)
+        np.testing.assert_array_equal(drawn, expected, f'seed {seed}')
+        undistorted = dict(ours, data_samples=ours['data_samples'].clone())
+        undistorted['data_samples'].set_metainfo(dict(photometric_distortion=None))
+        assert not np.array_equal(draw_ground_truth(visualizer, undistorted), expected)

@@ -9,11 +9,14 @@ import pytest
 import torch
 from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
 from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 from mmengine.registry import TRANSFORMS
 
 from yolo_plugin.apis import build_split_dataset
+from yolo_plugin.datasets.transforms.photometric import PHOTOMETRIC_PARAMS_KEY
+from yolo_plugin.registry import MODELS
 
 CONFIGS = Path(__file__).parents[2] / 'configs' / '_base_' / 'datasets'
 
@@ -86,18 +89,30 @@ def test_flip_and_resize_move_ignored_boxes_with_the_image():
 
 
 def test_kitti_training_samples_carry_ignored_regions(demo_kitti_root):
+    """Packed training samples: uint8 images of their own size with the
+    photometric draws, which the model's data preprocessor pads to a
+    multiple of 32 in the batch."""
     cfg = load_config('kitti', demo_kitti_root)
     dataset = build_split_dataset(cfg, 'train')
     num_ignored = 0
+    items = []
     for index in range(len(dataset)):
         seed_everything(index)
-        sample = dataset[index]['data_samples']
+        item = dataset[index]
+        sample = item['data_samples']
         assert (sample.gt_instances.labels >= 0).all()
         assert (sample.ignored_instances.labels == -1).all()
         num_ignored += len(sample.ignored_instances)
-        h, w = sample.img_shape
-        assert h % 32 == 0 and w % 32 == 0  # padded
+        assert item['inputs'].dtype == torch.uint8
+        assert tuple(item['inputs'].shape) == (3, *sample.img_shape)
+        assert PHOTOMETRIC_PARAMS_KEY in sample.metainfo
+        items.append(item)
     assert num_ignored > 0
+    model_cfg = Config.fromfile(str(CONFIGS.parent / 'models' / 'yolov3_d53.py'))
+    preprocessor = MODELS.build(model_cfg.model.data_preprocessor)
+    batch = preprocessor(pseudo_collate(items[:4]), training=True)['inputs']
+    assert batch.shape[2] % 32 == 0 and batch.shape[3] % 32 == 0
+    assert batch.shape[2] >= max(item['inputs'].shape[1] for item in items[:4])
 
 
 def test_test_pipeline_keeps_raw_instances(demo_kitti_root):

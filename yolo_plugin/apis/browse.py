@@ -10,6 +10,9 @@ from mmdet.structures.bbox import BaseBoxes
 from mmdet.visualization import DetLocalVisualizer
 from tqdm import tqdm
 
+from yolo_plugin.datasets.transforms.photometric import PHOTOMETRIC_PARAMS_KEY
+from yolo_plugin.models.data_preprocessors.photometric_distortion import \
+    apply_photometric_distortion
 from .config import build_split_dataset
 
 IGNORED_COLOUR = (160, 160, 160)  # RGB
@@ -18,13 +21,20 @@ IGNORED_COLOUR = (160, 160, 160)  # RGB
 def draw_ground_truth(visualizer: DetLocalVisualizer, item: dict) -> np.ndarray:
     """The network input of a pipeline output ``item`` with its boxes:
     instances in their class colour with the class name, ignored instances
-    grey and dashed. Returns (H, W, 3) uint8 RGB."""
+    grey and dashed; with the photometric distortion the pipeline drew
+    (``DeferredPhotoMetricDistortion``) applied, as the model's data
+    preprocessor does in training. Returns (H, W, 3) uint8 RGB."""
     data_sample = item['data_samples'].numpy()
     # The visualizer draws plain arrays, not box objects.
     for instances in (data_sample.gt_instances, data_sample.ignored_instances):
         if isinstance(instances.get('bboxes'), BaseBoxes):
             instances.bboxes = instances.bboxes.tensor.numpy()
-    img = item['inputs'].permute(1, 2, 0).numpy()[..., ::-1]  # BGR -> RGB
+    inputs = item['inputs']
+    params = data_sample.metainfo.get(PHOTOMETRIC_PARAMS_KEY)
+    if params is not None:
+        inputs = apply_photometric_distortion(
+            inputs[None].float(), [params], [inputs.shape[1:]])[0]
+    img = inputs.permute(1, 2, 0).numpy()[..., ::-1]  # BGR -> RGB
     img = np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
     visualizer.add_datasample(
         'ground truth', img, data_sample, draw_pred=False, show=False)

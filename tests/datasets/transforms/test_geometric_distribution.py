@@ -4,15 +4,20 @@ seeds on each side) agree, and a small change of a setting is detected.
 
 Design: one KITTI-like frame (621 x 188, five boxes, one ignored, one
 nearly as large as the image) through kitti.py's recipe at the demo's
-scale, N = 600 draws a side. Per draw: output width and height, the
-share of output pixels showing the image (not Expand's fill), the mean
-centre (x / w, y / h) and mean relative size (sqrt(box area / image
-area)) of the kept boxes, the number of kept boxes, which boxes are kept,
-the flip. Continuous statistics: two-sample Kolmogorov-Smirnov; counts:
-chi-square on the contingency table. Each test must give p > 0.001; with
-the fixed seeds the outcome is deterministic. The negative control
-(Expand's ratio_range (1, 2) -> (1, 2.5), which moves half of the draws)
-must give p < 0.001 in at least one test.
+scale, N = 600 draws a side. Per draw: output width and height, the share
+of output pixels showing the image (not Expand's fill) and their centroid
+(x / w, y / h: where the image landed), the mean centre (x / w, y / h) and
+mean relative size (sqrt(box area / image area)) of the kept boxes, the
+crop IoU (the largest IoU of a kept box, clipped to the crop, with the
+crop: its area over the output's), the number of kept boxes, which boxes
+are kept, the flip. Continuous statistics: two-sample Kolmogorov-Smirnov;
+counts: chi-square on the contingency table. Each test must give
+p > 0.001; with the fixed seeds the outcome is deterministic. Negative
+controls: Expand's ratio_range (1, 2) -> (1, 2.5) (moves half of the
+draws) and MinIoURandomCrop's min_crop_size 0.3 -> 0.45 must each give
+p < 0.001 in at least one test. (Smaller changes can pass here, e.g.
+Expand's offset halved; the same-seed tests of test_geometric.py catch
+those.)
 """
 import copy
 
@@ -33,8 +38,8 @@ STEPS = [
     dict(type='RandomResize', scale=[(260, 80), (416, 128)], keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
 ]
-CONTINUOUS = ('width', 'height', 'image_share', 'centre_x', 'centre_y',
-              'size')
+CONTINUOUS = ('width', 'height', 'image_share', 'image_x', 'image_y',
+              'centre_x', 'centre_y', 'size', 'crop_iou')
 COUNTS = ('kept', 'flip')
 
 
@@ -60,17 +65,23 @@ def draw_statistics(transform, results: dict, seed: int) -> dict:
         boxes = out['gt_bboxes'].numpy()
         columns['width'].append(width)
         columns['height'].append(height)
-        columns['image_share'].append((out['img'] != 0).any(-1).mean())
+        shown = (out['img'] != 0).any(-1)
+        columns['image_share'].append(shown.mean())
+        if shown.any():
+            rows, cols = np.nonzero(shown)
+            columns['image_x'].append(cols.mean() / width)
+            columns['image_y'].append(rows.mean() / height)
         columns['kept'].append(len(boxes))
         columns['flip'].append(int(out['flip']))
         columns['kept_labels'].extend(out['gt_bboxes_labels'])
         if len(boxes):
             centres = (boxes[:, :2] + boxes[:, 2:]) / 2 / [width, height]
-            sizes = np.sqrt(np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) /
-                            (width * height))
+            areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+            sizes = np.sqrt(areas / (width * height))
             columns['centre_x'].append(centres[:, 0].mean())
             columns['centre_y'].append(centres[:, 1].mean())
             columns['size'].append(sizes.mean())
+            columns['crop_iou'].append(areas.max() / (width * height))
     return columns
 
 
@@ -100,9 +111,13 @@ def test_same_distributions_as_mmdet(results, mmdet_statistics):
     assert min(p.values()) > ALPHA, p
 
 
-def test_a_changed_ratio_range_is_detected(results, mmdet_statistics):
+@pytest.mark.parametrize('step, key, value', [
+    (0, 'ratio_range', (1, 2.5)), (1, 'min_crop_size', 0.45)
+], ids=['expand_ratio', 'min_crop_size'])
+def test_a_changed_setting_is_detected(results, mmdet_statistics, step, key,
+                                       value):
     changed = copy.deepcopy(STEPS)
-    changed[0]['ratio_range'] = (1, 2.5)
+    changed[step][key] = value
     ours = draw_statistics(fused_transform(changed), results, seed=2)
     p = p_values(mmdet_statistics, ours)
     assert min(p.values()) < ALPHA, p
