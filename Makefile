@@ -18,7 +18,7 @@ $(STAMP):
 	@# mmcv 2.1.0 has no wheel for this torch: build it (about 12 min on 2 cores, cached by pip).
 	$(PY) -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null || \
 		MAX_JOBS=2 $(PIP) install --no-build-isolation mmcv==2.1.0
-	$(PIP) install -r requirements.txt -r requirements-test.txt
+	$(PIP) install -r requirements.txt -r requirements-test.txt -r requirements-deploy.txt
 	$(PIP) install --no-deps -r requirements-test-nodeps.txt
 	$(PIP) install --no-build-isolation --no-deps -e .
 	@rm -f $(VENV)/.installed-*

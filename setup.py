@@ -26,7 +26,8 @@ setup(
     python_requires='>=3.10',
     packages=find_packages(include=['yolo_plugin', 'yolo_plugin.*']),
     install_requires=read_requirements('requirements.txt'),
-    extras_require={'tests': read_requirements('requirements-test.txt')},
+    extras_require={'tests': read_requirements('requirements-test.txt'),
+                    'deploy': read_requirements('requirements-deploy.txt')},
     license='Apache-2.0',
     zip_safe=False,
 )

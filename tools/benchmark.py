@@ -5,12 +5,17 @@
         --infer-batch-size 64                              # the GPU targets
     python tools/benchmark.py --sweep --plot docs/benchmark_sweep.png
     python tools/benchmark.py --quick --profile            # top operators
+    python tools/benchmark.py --data-pipeline              # training data pipeline
+    python tools/benchmark.py --data-pipeline --dataset cityscapes --frames 16
+    python tools/benchmark.py --deploy --demo-checkpoint CKPT   # PyTorch vs ONNX Runtime
 
 See BENCHMARKS.md for what each side runs; the logic is in
-benchmarks/yolov3_vs_mmdet.py, outside the installed package.
+benchmarks/yolov3_vs_mmdet.py, benchmarks/data_pipeline.py and
+benchmarks/deploy.py, outside the installed package.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import shlex
 import sys
@@ -21,6 +26,8 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
 from benchmarks.yolov3_vs_mmdet import (AMP_DTYPES, BenchmarkSettings,  # noqa: E402
                                         default_amp_dtype, plot_sweep, profile_models,
                                         run_benchmark, run_sweep)
+from benchmarks.data_pipeline import (DATASETS_OF, PipelineSettings,  # noqa: E402
+                                      format_pipeline_report, run_pipeline_benchmark)
 
 START = time.monotonic()
 QUICK = dict(warmup=1, repeats=3, data_images=8)
@@ -65,6 +72,33 @@ def parse_args() -> argparse.Namespace:
                         default=[256, 320, 416, 512])
     parser.add_argument('--plot', default='docs/benchmark_sweep.png',
                         help='PNG of the sweep')
+    parser.add_argument('--data-pipeline', action='store_true',
+                        help="time the training data pipeline, ours against mmdet's "
+                        'transforms, instead of the models (per transform, data '
+                        'preprocessor, DataLoader with --workers)')
+    parser.add_argument('--dataset', choices=sorted(DATASETS_OF), default='kitti',
+                        help='--data-pipeline: demo frames of this data set and its '
+                        'base dataset config')
+    parser.add_argument('--pipeline-config',
+                        help="--data-pipeline: config whose train_pipeline is ours "
+                        "(default: the data set's base config)")
+    parser.add_argument('--frames', type=int, help='--data-pipeline: demo frames '
+                        f'(default {PipelineSettings.frames}, --quick 8)')
+    parser.add_argument('--frame-size', type=int, nargs=2, metavar=('W', 'H'),
+                        help="--data-pipeline: default the data set's frame size")
+    parser.add_argument('--workers', type=int, nargs='+',
+                        default=sorted({1, 2, os.cpu_count()}),
+                        help='--data-pipeline: DataLoader worker counts (0: none)')
+    parser.add_argument('--deploy', action='store_true',
+                        help='time inference at batch 1 and 8 of our PyTorch model, ONNX '
+                        "Runtime fp32 and int8 and mmdet's (benchmarks/deploy.py; the "
+                        'deploy extra)')
+    parser.add_argument('--deploy-models', nargs='+', default=['demo', 'full'],
+                        choices=['demo', 'full'], help='--deploy: the models')
+    parser.add_argument('--demo-checkpoint', help='--deploy: weights of the demo model '
+                        '(default random ones)')
+    parser.add_argument('--threads', type=int, default=1,
+                        help='--deploy: intra-op threads of torch and ONNX Runtime')
     return parser.parse_args()
 
 
@@ -85,6 +119,18 @@ def settings_from_args(args: argparse.Namespace) -> BenchmarkSettings:
         **defaults)
 
 
+def pipeline_settings_from_args(args: argparse.Namespace) -> PipelineSettings:
+    quick = dict(frames=8, passes=3, loader_passes=2) if args.quick else {}
+    if args.frames is not None:
+        quick['frames'] = args.frames
+    if args.repeats is not None:
+        quick['passes'] = args.repeats
+    return PipelineSettings(
+        dataset=args.dataset, config=args.pipeline_config,
+        frame_size=args.frame_size, workers=[w for w in args.workers if w > 0],
+        seed=args.seed, **quick)
+
+
 def log(message: str) -> None:
     """``[benchmark 12 s] message`` on stderr: seconds since the start."""
     print(f'[benchmark {time.monotonic() - START:4.0f} s] {message}', file=sys.stderr,
@@ -102,7 +148,19 @@ def main() -> None:
         for name, table in profile_models(settings).items():
             print(f'\n## {name}\n{table}')
         return
-    if args.sweep:
+    if args.deploy:
+        from benchmarks.deploy import (DeploySettings, format_deploy_report,
+                                       run_deploy_benchmark)  # the deploy extra
+        rows = run_deploy_benchmark(DeploySettings(
+            models=args.deploy_models, warmup=args.warmup or 1, repeats=args.repeats or 5,
+            threads=args.threads, demo_checkpoint=args.demo_checkpoint, seed=args.seed), log)
+        print(format_deploy_report(rows))
+        output = dict(command=command, deploy=rows)
+    elif args.data_pipeline:
+        results = run_pipeline_benchmark(pipeline_settings_from_args(args), log)
+        print(format_pipeline_report(results))
+        output = dict(results, command=command)
+    elif args.sweep:
         points = run_sweep(settings, args.sweep_batch_sizes, args.sweep_img_sizes, log)
         print(json.dumps(points, indent=1))
         print(f'plot: {plot_sweep(points, settings, args.plot)}')

@@ -32,6 +32,30 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
                         help=argparse.SUPPRESS)
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--onnx`` of ``tools/test.py`` and ``tools/infer.py``;
+    check them with :func:`check_backend_arguments`."""
+    parser.add_argument('--backend', choices=('pytorch', 'onnxruntime'), default='pytorch',
+                        help='onnxruntime: run the --onnx model of tools/export_onnx.py '
+                        'instead of CHECKPOINT (the deploy extra)')
+    parser.add_argument('--onnx', metavar='FILE', help='.onnx file, with --backend onnxruntime')
+
+
+def check_backend_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A ``checkpoint`` for the PyTorch backend, an ``--onnx`` file and no
+    checkpoint for ONNX Runtime; else exit with a usage error."""
+    if args.backend == 'onnxruntime':
+        if not args.onnx:
+            parser.error('--backend onnxruntime needs --onnx FILE')
+        if args.checkpoint is not None:
+            parser.error('CHECKPOINT is not used with --backend onnxruntime: the weights '
+                         'are in the --onnx file')
+    elif args.onnx:
+        parser.error('--onnx needs --backend onnxruntime')
+    elif args.checkpoint is None:
+        parser.error('the CHECKPOINT argument is required')
+
+
 def add_split_arguments(parser: argparse.ArgumentParser, config_help: str = 'config file') -> None:
     """The arguments of a tool that reads one split of a config: ``config``,
     ``--split`` and ``--cfg-options``."""

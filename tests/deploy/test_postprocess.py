@@ -1,0 +1,110 @@
+"""The post-processing part of the graph against the head's
+``predict_by_feat`` on the same decoded outputs, for each ``test_cfg``
+semantics it implements."""
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
+ort = pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
+
+from yolo_plugin.deploy.export import (OUTPUT_NAMES, RAW_NAMES,  # noqa: E402
+                                       PostprocessSettings, decode_head_outputs,
+                                       postprocess_model)
+from .pytorch_reference import INPUT_SIZE, compare_detections, random_demo_model  # noqa: E402
+
+NUM_IMAGES = 3
+IOU = dict(iou_threshold=0.45)
+TEST_CFGS = {
+    # predict_by_feat's defaults: class_prob candidates, score_thr 0, all pairs.
+    'defaults': dict(nms=IOU),
+    'class_prob, conf_thr, nms_pre binding': dict(
+        candidate_score='class_prob', conf_thr=0.3, score_thr=0.05, nms_pre=500, nms=IOU,
+        max_per_img=300),
+    'score, clipped, max_per_img binding': dict(
+        candidate_score='score', score_thr=0.01, clip_to_image=True, min_bbox_size=0,
+        nms=dict(iou_threshold=0.5), max_per_img=20),
+    'class_prob, clipped, min_bbox_size': dict(
+        clip_to_image=True, min_bbox_size=24, score_thr=0.1, nms_pre=3000,
+        nms=dict(iou_threshold=0.3)),
+    'score, no NMS': dict(candidate_score='score', score_thr=0.2, nms=None, max_per_img=50),
+    'score, nms_pre below max_per_img (padded rows)': dict(
+        candidate_score='score', nms_pre=40, nms=IOU, max_per_img=100),
+    'no candidate': dict(candidate_score='score', score_thr=0.9999, nms=IOU, max_per_img=10),
+}
+
+
+@pytest.fixture(scope='module')
+def head_outputs():
+    """The random demo model's head maps on noise images, and their decode."""
+    model = random_demo_model(seed=1)
+    images = torch.rand(NUM_IMAGES, 3, *INPUT_SIZE, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        (pred_maps, ) = model.bbox_head(model.extract_feat(images))
+        priors = model.bbox_head.grid_priors(pred_maps)
+        decoded = decode_head_outputs(model.bbox_head, pred_maps, priors.cells,
+                                      priors.anchors, priors.strides)
+    return model.bbox_head, pred_maps, [tensor.numpy() for tensor in decoded]
+
+
+def run_postprocess(test_cfg: dict, decoded, num_classes: int) -> dict:
+    settings = PostprocessSettings.from_test_cfg(test_cfg, 'test')
+    model = postprocess_model(settings, decoded[0].shape[1], num_classes, INPUT_SIZE,
+                              dynamic_batch=True, opset=18, ir_version=10)
+    session = ort.InferenceSession(model.SerializeToString())
+    return dict(zip(OUTPUT_NAMES, session.run(None, dict(zip(RAW_NAMES, decoded)))))
+
+
+@pytest.mark.filterwarnings('ignore:.*min_bbox_size=24 is applied in input pixels')
+@pytest.mark.parametrize('name', list(TEST_CFGS))
+def test_postprocess_equals_predict_by_feat(head_outputs, name):
+    head, pred_maps, decoded = head_outputs
+    test_cfg = TEST_CFGS[name]
+    metas = [dict(img_shape=INPUT_SIZE)] * NUM_IMAGES
+    with torch.no_grad():
+        expected = head.predict_by_feat(pred_maps, metas, cfg=ConfigDict(test_cfg))
+    out = run_postprocess(test_cfg, decoded, head.num_classes)
+
+    max_per_img = test_cfg.get('max_per_img', 100)
+    assert out['boxes'].shape == (NUM_IMAGES, max_per_img, 4)
+    for index, pred in enumerate(expected):
+        count = int(out['num_dets'][index])
+        actual = {key: out[key][index, :count] for key in ('boxes', 'scores', 'labels')}
+        compare_detections(dict(boxes=pred.bboxes.numpy(), scores=pred.scores.numpy(),
+                                labels=pred.labels.numpy()), actual,
+                           box_tol=1e-5, score_tol=1e-6)
+        assert (out['scores'][index, count:] == 0).all()
+        assert (out['boxes'][index, count:] == 0).all()
+        assert (out['labels'][index, count:] == -1).all()
+
+
+def candidate_scores(decoded, test_cfg: dict) -> np.ndarray:
+    """``(B, P*K)`` candidate scores as the test_cfg ranks pairs for nms_pre."""
+    _, objectness, class_prob = decoded
+    scores = class_prob
+    if test_cfg.get('candidate_score') == 'score':
+        scores = class_prob * objectness[..., None]
+    scores = np.where(objectness[..., None] < test_cfg.get('conf_thr', 0), -np.inf, scores)
+    return scores.reshape(NUM_IMAGES, -1)
+
+
+def test_the_cases_bind(head_outputs):
+    """The limits the cases above name do change the result, and the
+    nms_pre cut never falls between equal scores (whose order torch.topk
+    leaves unspecified)."""
+    head, pred_maps, decoded = head_outputs
+    metas = [dict(img_shape=INPUT_SIZE)] * NUM_IMAGES
+    counts = {
+        name: [len(pred) for pred in head.predict_by_feat(pred_maps, metas, ConfigDict(test_cfg))]
+        for name, test_cfg in TEST_CFGS.items()}
+    for test_cfg in TEST_CFGS.values():
+        nms_pre = test_cfg.get('nms_pre', -1)
+        if nms_pre > 0:
+            ranked = -np.sort(-candidate_scores(decoded, test_cfg), axis=1)
+            assert (ranked[:, nms_pre] > test_cfg.get('score_thr', 0)).all()  # binding
+            assert (ranked[:, nms_pre - 1] > ranked[:, nms_pre]).all()  # no tie at the cut
+    assert counts['score, clipped, max_per_img binding'] == [20] * NUM_IMAGES
+    assert max(counts['score, nms_pre below max_per_img (padded rows)']) < 100
+    assert counts['no candidate'] == [0] * NUM_IMAGES
+    assert min(min(per_img) for name, per_img in counts.items() if name != 'no candidate') > 0
