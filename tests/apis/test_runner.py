@@ -1,4 +1,6 @@
-"""build_runner: each Runner gets a visualizer of its own."""
+"""build_runner: each Runner gets a visualizer of its own; default hooks set
+to None are dropped, ours as mmengine's."""
+import os.path as osp
 import time
 
 from mmengine.config import Config
@@ -7,6 +9,8 @@ from mmengine.visualization import Visualizer
 
 from yolo_plugin.apis import build_runner
 from yolo_plugin.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @MODELS.register_module(force=True)
@@ -35,3 +39,15 @@ def test_runners_of_one_second_keep_their_visualizers(tmp_path, monkeypatch):
     assert first.timestamp == second.timestamp
     assert second.visualizer is not first.visualizer
     assert type(second.visualizer).__name__ == 'DetLocalVisualizer'
+
+
+def test_default_hooks_set_to_none_are_dropped(tmp_path):
+    """``default_hooks = dict(ema=None)`` (a hook of ours) and
+    ``timer=None`` (one of mmengine's) both remove the hook; the others of
+    the base runtime stay."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'default_runtime.py'))
+    cfg.merge_from_dict(dict(model=dict(type='_NoOpModel'), work_dir=str(tmp_path),
+                             default_hooks=dict(ema=None, timer=None)))
+    names = {type(hook).__name__ for hook in build_runner(cfg).hooks}
+    assert 'EMAHook' not in names and 'IterTimerHook' not in names
+    assert {'ThroughputHook', 'NaNGuardHook', 'CheckpointHook', 'LoggerHook'} <= names

@@ -31,10 +31,27 @@ def name_visualizer(cfg: Config) -> None:
         visualizer['name'] = f'visualizer_{uuid.uuid4().hex}'
 
 
+# The default hooks mmengine's Runner adds itself, which it removes when a
+# config sets them to None (``Runner.register_default_hooks``).
+RUNNER_DEFAULT_HOOKS = ('timer', 'sampler_seed', 'logger', 'param_scheduler', 'checkpoint')
+
+
+def drop_disabled_hooks(cfg: Config) -> None:
+    """Remove the default hooks a config sets to None. mmengine does so for
+    its own five and stops with a bare AssertionError on any other name, so
+    ``default_hooks = dict(ema=None)`` could not drop one of ours."""
+    hooks = cfg.get('default_hooks') or {}
+    for name in [name for name, hook in hooks.items()
+                 if hook is None and name not in RUNNER_DEFAULT_HOOKS]:
+        hooks.pop(name)
+
+
 def build_runner(cfg: Config) -> Runner:
     """mmengine's Runner, or the config's ``runner_type``, with a visualizer
-    of its own (:func:`name_visualizer`)."""
+    of its own (:func:`name_visualizer`) and without the default hooks set
+    to None (:func:`drop_disabled_hooks`)."""
     name_visualizer(cfg)
+    drop_disabled_hooks(cfg)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
