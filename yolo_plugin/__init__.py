@@ -14,13 +14,20 @@ nowhere else (docs/architecture.md, "What importing yolo_plugin changes"):
   leaves a truncated checkpoint.
 
 Both are :func:`yolo_plugin.utils.checkpoint.register_safe_checkpoint_loader`.
-The registries (``yolo_plugin.registry``) join mmdet's as children of scope
-``yolo_plugin`` when first imported; the modules that fill them are
-imported on first use.
+On a deployment machine without torch or mmengine there is nothing to load
+and nothing is changed: only :mod:`yolo_plugin.deploy.onnx_runner` (numpy,
+OpenCV, ONNX Runtime) works there. The registries (``yolo_plugin.registry``)
+join mmdet's as children of scope ``yolo_plugin`` when first imported; the
+modules that fill them are imported on first use.
 """
-from .utils.checkpoint import register_safe_checkpoint_loader
 from .version import __version__
 
-register_safe_checkpoint_loader()
+try:
+    from .utils.checkpoint import register_safe_checkpoint_loader
+except ModuleNotFoundError as error:
+    if error.name is None or error.name.partition('.')[0] not in ('torch', 'mmengine'):
+        raise
+else:
+    register_safe_checkpoint_loader()
 
 __all__ = ['__version__']
