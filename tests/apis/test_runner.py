@@ -21,23 +21,28 @@ class _NoOpModel(BaseModel):
 
 
 def test_runners_of_one_second_keep_their_visualizers(tmp_path, monkeypatch):
-    """Two Runners built in the same second of one process with a plain
-    Visualizer made in between (what the test suite does): mmengine names
-    both visualizers after the timestamp, so without a name of its own the
-    second Runner got the first one's visualizer, and mmdet's
-    DetVisualizationHook (which asks for the latest) got the plain one."""
+    """Two Runners of one process, built in the same second, their configs
+    naming the visualizer as mmdet's do, with a plain Visualizer made in
+    between (what the test suite does): without a name of its own the second
+    Runner got the first one's visualizer (logging into the first run's
+    folder), and mmdet's DetVisualizationHook (which asks for the latest)
+    got the plain one."""
     monkeypatch.setattr(time, 'time', lambda: 1.7e9)
     runners = []
     for index in range(2):
         cfg = Config(dict(model=dict(type='_NoOpModel'), work_dir=str(tmp_path / str(index)),
                           default_scope='yolo_plugin',
-                          visualizer=dict(type='DetLocalVisualizer')))
+                          visualizer=dict(type='DetLocalVisualizer', name='visualizer',
+                                          vis_backends=[dict(type='LocalVisBackend')])))
         runners.append(build_runner(cfg))
         assert Visualizer.get_current_instance() is runners[-1].visualizer
         Visualizer.get_instance(f'plain_{index}_{id(runners)}')
     first, second = runners
     assert first.timestamp == second.timestamp
     assert second.visualizer is not first.visualizer
+    backends = list(second.visualizer._vis_backends.values())
+    assert backends and all(backend._save_dir.startswith(str(tmp_path / '1'))
+                            for backend in backends)
     assert type(second.visualizer).__name__ == 'DetLocalVisualizer'
 
 

@@ -20,15 +20,17 @@ def set_work_dir(cfg: Config, work_dir: Optional[str] = None) -> None:
 
 
 def name_visualizer(cfg: Config) -> None:
-    """Give the config's visualizer a name of its own. mmengine names it
-    after the run's timestamp (whole seconds) and hands back the existing
-    instance of a name: a second Runner built in the same second of one
-    process would get the first one's visualizer, and the hooks that ask
-    for the latest visualizer (mmdet's ``DetVisualizationHook``) could
-    get another one altogether."""
+    """Give the config's visualizer a name of its own (its name, if any,
+    then a random suffix). mmengine hands back the existing instance of a
+    name, and names it after the run's timestamp (whole seconds) when the
+    config does not (mmdet's configs name it ``'visualizer'``): a second
+    Runner of the same process would get the first one's visualizer, writing
+    its logs into the first run's folder, and the hooks that ask for the
+    latest visualizer (mmdet's ``DetVisualizationHook``) could get another
+    one altogether."""
     visualizer = cfg.get('visualizer')
-    if isinstance(visualizer, dict) and 'name' not in visualizer:
-        visualizer['name'] = f'visualizer_{uuid.uuid4().hex}'
+    if isinstance(visualizer, dict):
+        visualizer['name'] = f"{visualizer.get('name', 'visualizer')}_{uuid.uuid4().hex}"
 
 
 # The default hooks mmengine's Runner adds itself, which it removes when a

@@ -2,6 +2,7 @@
 several input sizes, gradient flow, and learning one image."""
 import pytest
 import torch
+from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import MODELS as ROOT_MODELS
@@ -49,7 +50,10 @@ def test_built_from_config_with_default_scope(model):
     assert isinstance(model.backbone, Darknet53)
     assert isinstance(model.neck, YOLOFPNNeck)
     assert isinstance(model.bbox_head, YOLOAnchorHead)
-    assert type(model.data_preprocessor).__name__ == 'DetDataPreprocessor'
+    # The base config's preprocessor: mmdet's DetDataPreprocessor plus the
+    # batched photometric distortion of the fast pipeline.
+    assert type(model.data_preprocessor).__name__ == 'PhotometricDetDataPreprocessor'
+    assert isinstance(model.data_preprocessor, DetDataPreprocessor)
     assert sum(p.numel() for p in model.parameters()) == 61949149
 
 
