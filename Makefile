@@ -30,8 +30,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests -q
 
-# Not part of `make test`: mutation testing of the core modules, about 30 min on
-# 2 cores (docs/testing.md); MODULE=name for one module.
+# Not part of `make test`: mutation testing of the core modules, one to two hours
+# on 2 cores (docs/testing.md); MODULE=name for one module.
 .PHONY: mutation
 mutation: $(STAMP)
 	tools/dev/mutation_test.sh $(MODULE)

@@ -1,7 +1,9 @@
 """The checkpoint loader at its edges: ``map_location`` on every route,
 weights-only kept whatever the environment says, numpy 1.x checkpoints,
 what each error says, the registration with mmengine (from mmengine's own
-loaders and backends), and text written atomically beside its target."""
+loaders and backends), text written atomically beside its target under a
+hidden temporary name, the download's progress bar and the warning for a
+deprecated open-mmlab name."""
 import io
 import os
 import pickle
@@ -162,3 +164,64 @@ def test_text_is_written_as_utf8(tmp_path):
     AtomicLocalBackend().put_text('température/epoch_3.pth', target)
     assert target.read_bytes() == 'température/epoch_3.pth'.encode('utf-8')
     assert os.listdir(tmp_path) == ['last_checkpoint']
+
+
+@pytest.mark.parametrize('stdin_is_a_terminal', [True, False])
+def test_download_shows_progress_only_at_a_terminal(stdin_is_a_terminal, homes,  # noqa: F811
+                                                    monkeypatch):
+    """A batch job's log gets no progress bar; an interactive session does."""
+    calls = []
+
+    def download(url, path, progress=True):
+        calls.append(progress)
+        torch.save(WEIGHTS, path)
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', download)
+    monkeypatch.setattr(checkpoint_module.os, 'isatty',
+                        lambda fd: stdin_is_a_terminal if fd == 0 else not stdin_is_a_terminal)
+    load_from_http_safe(TINY_URL)
+    assert [bool(progress) for progress in calls] == [stdin_is_a_terminal]
+
+
+def test_deprecated_open_mmlab_name_is_a_warning_in_the_current_log(homes):  # noqa: F811
+    """As mmengine's ``load_from_openmmlab`` does: a warning naming the old
+    and the new name, in the current mmengine logger."""
+    import logging
+
+    from mmengine.logging import MMLogger
+    from mmengine.runner.checkpoint import get_deprecated_model_names
+
+    old, new = next(iter(get_deprecated_model_names().items()))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        try:
+            checkpoint_module.resolve_openmmlab(f'open-mmlab://{old}')
+        except CheckpointError:
+            pass  # the new name need not be in the table
+    finally:
+        logger.removeHandler(handler)
+    assert [(r.levelno, r.getMessage()) for r in records] == [
+        (logging.WARNING, f'open-mmlab://{old} is deprecated in favor of open-mmlab://{new}')]
+
+
+def test_interrupted_write_leaves_only_a_hidden_temporary_named_after_the_target(
+        tmp_path, monkeypatch):
+    """The temporary file is ``.<target name>.<random>.tmp``: hidden, named
+    after its target, and matching no checkpoint pattern (``*.pth``) while
+    it is written; an interrupted write removes it."""
+    seen = []
+
+    def replace_fails(src, dst):
+        seen.append(os.path.basename(src))
+        assert os.listdir(tmp_path) == [seen[0]]
+        raise OSError('disk full')
+
+    monkeypatch.setattr(os, 'replace', replace_fails)
+    with pytest.raises(OSError, match='disk full'):
+        AtomicLocalBackend().put(b'data', tmp_path / 'epoch_1.pth')
+    assert seen[0].startswith('.epoch_1.pth.') and seen[0].endswith('.tmp')
+    assert os.listdir(tmp_path) == []
