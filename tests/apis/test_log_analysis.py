@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from yolo_plugin.apis.log_analysis import find_json_log, load_json_log, plot_curves
+from yolo_plugin.apis.log_analysis import (find_json_log, load_json_log, load_work_dir_log,
+                                           plot_curves)
 
 TRAIN = [dict(lr=0.01, loss=3.0 - i, loss_cls=1.0 / (i + 1), epoch=1, iter=5 * (i + 1),
               step=5 * (i + 1)) for i in range(3)]
@@ -43,6 +44,25 @@ def test_find_json_log_takes_the_latest_written(tmp_path):
     new = write_log(tmp_path / '20230101_000000' / 'vis_data' / 'scalars.json', TRAIN)
     os.utime(old, (time.time() - 100, time.time() - 100))
     assert find_json_log(str(tmp_path)) == new
+
+
+def test_work_dir_log_joins_a_resumed_run(tmp_path):
+    """A run logged iterations 5, 10, 15 and epoch 1, was killed and resumed
+    from the checkpoint of iteration 10: the resumed run's log (a folder of
+    its own) starts at iteration 15 again and holds epoch 2. Joined, every
+    step once, the later run's values from its first step on."""
+    first = write_log(tmp_path / '20240101_000000' / 'vis_data' / 'scalars.json', TRAIN + VAL)
+    resumed_train = [dict(loss=0.5 - 0.1 * i, iter=15 + 5 * i, step=15 + 5 * i)
+                     for i in range(2)]
+    resumed_val = [dict(**{'kitti/mAP_moderate': 20.0}, step=2)]
+    second = write_log(tmp_path / '20240101_010000' / 'vis_data' / 'scalars.json',
+                       resumed_train + resumed_val)
+    os.utime(first, (time.time() - 100, time.time() - 100))
+    log = load_work_dir_log(str(tmp_path))
+    assert log.train['loss'] == ([5, 10, 15, 20], [3.0, 2.0, 0.5, 0.4])
+    assert log.train['loss_cls'] == ([5, 10, 15], [1.0, 0.5, 1.0 / 3])  # not logged again
+    assert log.val['kitti/mAP_moderate'] == ([1, 2], [12.5, 20.0])
+    assert load_json_log(second).train['loss'][0] == [15, 20]
 
 
 def test_plot_curves_writes_an_image(tmp_path):

@@ -63,11 +63,9 @@ def load_json_log(path: str) -> JsonLog:
     return log
 
 
-def find_json_log(work_dir: str) -> str:
-    """The json log a work dir's latest training writes to: the most
-    recently modified ``<timestamp>/vis_data/scalars.json`` (a resumed
-    training keeps writing into the first run's folder, so that file holds
-    the whole history).
+def json_logs_of(work_dir: str) -> List[str]:
+    """The json logs of a work dir's runs, ``<timestamp>/vis_data/
+    scalars.json``, oldest first (by modification time).
 
     Raises:
         FileNotFoundError: when there is none.
@@ -76,7 +74,28 @@ def find_json_log(work_dir: str) -> str:
     if not candidates:
         raise FileNotFoundError(f'no json log (<timestamp>/vis_data/scalars.json) '
                                 f'under {work_dir}')
-    return max(candidates, key=osp.getmtime)
+    return sorted(candidates, key=osp.getmtime)
+
+
+def find_json_log(work_dir: str) -> str:
+    """The json log of a work dir's latest run (see :func:`json_logs_of`)."""
+    return json_logs_of(work_dir)[-1]
+
+
+def load_work_dir_log(work_dir: str) -> JsonLog:
+    """The whole history of a work dir's training: the json logs of its runs
+    (each resumed run writes a log of its own) joined oldest first. Where a
+    run starts at a step an earlier one had already logged (a run killed
+    after its last checkpoint, resumed from that checkpoint), the later
+    run's values replace the earlier ones from that step on."""
+    history = JsonLog(work_dir)
+    for log in map(load_json_log, json_logs_of(work_dir)):
+        for joined, scalars in ((history.train, log.train), (history.val, log.val)):
+            for key, (steps, values) in scalars.items():
+                old_steps, old_values = joined.get(key, ([], []))
+                kept = sum(1 for step in old_steps if step < steps[0]) if steps else len(old_steps)
+                joined[key] = (old_steps[:kept] + steps, old_values[:kept] + values)
+    return history
 
 
 def plot_curves(logs: Sequence[JsonLog], keys: Sequence[str], out_file: str,
