@@ -134,3 +134,18 @@ def reference_frames() -> Dict[str, dict]:
             box(0.0, 400.0, 50.0, 500.0, label=0),
         ], seed=5),
     )
+
+
+def photometric_params(flags: tuple) -> dict:
+    """mmdet's ``PhotoMetricDistortion._random_flags()`` tuple as the
+    parameter dict of our deferred distortion (the identity for a step that
+    is off)."""
+    (mode, brightness_on, contrast_on, saturation_on, hue_on, swap_on,
+     delta, alpha, saturation, hue, order) = flags
+    return dict(
+        brightness_delta=delta if brightness_on else 0.0,
+        contrast_factor=alpha if contrast_on else 1.0,
+        contrast_first=mode == 1,
+        saturation_factor=saturation if saturation_on else 1.0,
+        hue_shift=hue if hue_on else 0.0,
+        channel_order=tuple(int(c) for c in order) if swap_on else (0, 1, 2))

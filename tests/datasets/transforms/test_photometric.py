@@ -7,24 +7,13 @@ from mmdet.datasets.transforms import PhotoMetricDistortion
 from yolo_plugin.datasets.transforms.photometric import (
     PHOTOMETRIC_PARAMS_KEY, DeferredPhotoMetricDistortion)
 
+from .mmdet_reference import photometric_params
+
 SETTINGS = dict(
     brightness_delta=20,
     contrast_range=(0.7, 1.2),
     saturation_range=(0.6, 1.8),
     hue_delta=10)
-
-
-def effective(flags: tuple) -> dict:
-    """mmdet's ``_random_flags`` tuple as our parameter dict."""
-    (mode, brightness_on, contrast_on, saturation_on, hue_on, swap_on,
-     delta, alpha, saturation, hue, order) = flags
-    return dict(
-        brightness_delta=delta if brightness_on else 0.0,
-        contrast_factor=alpha if contrast_on else 1.0,
-        contrast_first=mode == 1,
-        saturation_factor=saturation if saturation_on else 1.0,
-        hue_shift=hue if hue_on else 0.0,
-        channel_order=tuple(order) if swap_on else (0, 1, 2))
 
 
 def test_same_draws_as_mmdet():
@@ -33,7 +22,7 @@ def test_same_draws_as_mmdet():
         ours = DeferredPhotoMetricDistortion(**settings)
         for seed in range(200):
             np.random.seed(seed)
-            expected = effective(theirs._random_flags())
+            expected = photometric_params(theirs._random_flags())
             after_theirs = np.random.random_sample()
             np.random.seed(seed)
             results = ours(dict(img=np.zeros((2, 2, 3), np.uint8)))

@@ -18,6 +18,8 @@ from yolo_plugin.models.data_preprocessors.photometric_distortion import (
     apply_photometric_distortion, bgr_to_hsv, distort_batch, hsv_to_bgr,
     params_to_tensors)
 
+from tests.datasets.transforms.mmdet_reference import photometric_params
+
 # Largest difference of the tensor path from mmdet's float32 output, in
 # pixel units (0..255 scale); measured up to 4e-4.
 TENSOR_PATH_TOLERANCE = 1e-3
@@ -52,18 +54,6 @@ def forced_flags():
                           (0, 1), itertools.product((0, 1), repeat=5),
                           values):
         yield (mode, *flags, delta, alpha, saturation, hue, np.array(order))
-
-
-def as_params(flags) -> dict:
-    (mode, brightness_on, contrast_on, saturation_on, hue_on, swap_on,
-     delta, alpha, saturation, hue, order) = flags
-    return dict(
-        brightness_delta=delta if brightness_on else 0.0,
-        contrast_factor=alpha if contrast_on else 1.0,
-        contrast_first=mode == 1,
-        saturation_factor=saturation if saturation_on else 1.0,
-        hue_shift=hue if hue_on else 0.0,
-        channel_order=tuple(int(c) for c in order) if swap_on else (0, 1, 2))
 
 
 def mmdet_output(img: np.ndarray, flags=None) -> np.ndarray:
@@ -112,7 +102,7 @@ def test_hsv_round_trip_matches_opencv(image):
 def test_forced_parameters_match_mmdet(image):
     flags = list(forced_flags())
     expected = np.stack([mmdet_output(image, f) for f in flags])
-    params = [as_params(f) for f in flags]
+    params = [photometric_params(f) for f in flags]
     height, width = image.shape[:2]
     cpu = apply_photometric_distortion(
         padded_batch([image] * len(flags)), params, [(height, width)] *
