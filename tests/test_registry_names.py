@@ -19,11 +19,13 @@ OUR_REGISTRIES = {
 }
 
 
-def import_every_module() -> None:
-    """Import every module of the package, so that every class it registers
-    anywhere is in the registries."""
+@pytest.fixture(scope='module')
+def every_module_registered() -> None:
+    """Every module of the package imported, so that every class it
+    registers anywhere is in our registries, and mmdet's modules in theirs."""
     for module in pkgutil.walk_packages(yolo_plugin.__path__, 'yolo_plugin.'):
         importlib.import_module(module.name)
+    register_all_modules(init_default_scope=False)
 
 
 def ancestors(registry: Registry):
@@ -40,9 +42,7 @@ def test_every_registry_of_ours_is_a_child_of_mmdet():
 
 
 @pytest.mark.parametrize('name', sorted(OUR_REGISTRIES))
-def test_no_name_of_ours_equals_theirs_up_to_case(name):
-    import_every_module()
-    register_all_modules(init_default_scope=False)
+def test_no_name_of_ours_equals_theirs_up_to_case(name, every_module_registered):
     registry = OUR_REGISTRIES[name]
     theirs = {}
     for parent in ancestors(registry):

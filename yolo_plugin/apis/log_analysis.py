@@ -93,7 +93,8 @@ def load_work_dir_log(work_dir: str) -> JsonLog:
         for joined, scalars in ((history.train, log.train), (history.val, log.val)):
             for key, (steps, values) in scalars.items():
                 old_steps, old_values = joined.get(key, ([], []))
-                kept = sum(1 for step in old_steps if step < steps[0]) if steps else len(old_steps)
+                # A key has a series only once a value was logged: steps[0] exists.
+                kept = sum(1 for step in old_steps if step < steps[0])
                 joined[key] = (old_steps[:kept] + steps, old_values[:kept] + values)
     return history
 
