@@ -10,6 +10,7 @@ Runtime the graph on the batch as float32 (normalisation and NMS inside).
 The calls take turns (:func:`benchmarks.profiling.time_in_turns`) with the
 same thread count, so that a busy machine slows each alike.
 """
+import os
 import os.path as osp
 import statistics
 import tempfile
@@ -24,7 +25,7 @@ from yolo_plugin.apis import load_config, load_detector
 from yolo_plugin.deploy.export import export_onnx, quantize_int8, training_images
 from yolo_plugin.deploy.onnx_runner import ONNXDetector, to_input
 from yolo_plugin.registry import MODELS
-from .profiling import time_in_turns
+from .profiling import conv_flops, matmul_peak_flops, time_in_turns
 from .yolov3_vs_mmdet import BenchmarkSettings, build_models, quiet_mmengine
 
 BACKENDS = ('pytorch', 'ort_fp32', 'ort_int8', 'mmdet')
@@ -72,7 +73,8 @@ class DeploySettings:
         batch_sizes: images a batch.
         warmup, repeats: untimed and timed runs of each call (rows report
             the median and the minimum).
-        threads: intra-op threads of torch and ONNX Runtime alike.
+        threads: intra-op thread counts, each timed for every model and
+            batch size (torch and ONNX Runtime alike).
         calib_images: demo training images calibrating the int8 models.
         demo_checkpoint: weights of the demo model (default random ones).
         work_dir: where the checkpoints and ONNX files go (default a
@@ -83,7 +85,7 @@ class DeploySettings:
     batch_sizes: Sequence[int] = (1, 8)
     warmup: int = 1
     repeats: int = 5
-    threads: int = 1
+    threads: Sequence[int] = tuple(sorted({1, os.cpu_count() or 1}))
     calib_images: int = 16
     demo_checkpoint: Optional[str] = None
     work_dir: Optional[str] = None
@@ -150,9 +152,11 @@ def deploy_calls(pytorch_model: torch.nn.Module, onnx_files: Dict[str, str],
 
 
 def run_deploy_benchmark(settings: DeploySettings, log: Callable[[str], None]) -> List[dict]:
-    """One row a model and batch size: ``model``, ``img_size``, ``batch``,
-    and per backend ``{backend: dict(median_ms, min_ms)}`` a batch."""
-    torch.set_num_threads(settings.threads)
+    """One row a model, thread count and batch size: ``model``,
+    ``img_size``, ``threads``, ``batch``, ``conv_gflop`` (the convolutions'
+    arithmetic a batch), ``matmul_peak_gflops`` (this CPU's fp32 matrix
+    product on those threads, :func:`matmul_peak_flops`) and per backend
+    ``{backend: dict(median_ms, min_ms)}`` a batch."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = settings.work_dir or tmp
@@ -166,49 +170,77 @@ def run_deploy_benchmark(settings: DeploySettings, log: Callable[[str], None]) -
             fp32 = export_onnx(model.config, checkpoint, osp.join(work_dir, f'{name}.onnx'),
                                img_size=model.img_size, dynamic_batch=True)
             int8 = quantize_int8(fp32, osp.join(work_dir, f'{name}.int8.onnx'), calibration)
-            for batch_size in settings.batch_sizes:
-                log(f'{name}: batch {batch_size}')
-                images = synthetic_images(batch_size, model.img_size, settings.seed)
-                calls = deploy_calls(pytorch_model, dict(ort_fp32=fp32, ort_int8=int8),
-                                     mmdet_model, images, settings.threads)
-                times = time_in_turns(calls, settings.warmup, settings.repeats,
-                                      torch.device('cpu'))
-                rows.append(dict(model=name, img_size=list(model.img_size), batch=batch_size,
-                                 times={backend: dict(
-                                     median_ms=1e3 * statistics.median(seconds),
-                                     min_ms=1e3 * min(seconds))
-                                     for backend, seconds in times.items()}))
+            image_flops = conv_flops(pytorch_model, torch.zeros(1, 3, *model.img_size))
+            for threads in settings.threads:
+                torch.set_num_threads(threads)
+                peak = matmul_peak_flops(threads)
+                for batch_size in settings.batch_sizes:
+                    log(f'{name}: {threads} thread(s), batch {batch_size}')
+                    images = synthetic_images(batch_size, model.img_size, settings.seed)
+                    calls = deploy_calls(pytorch_model, dict(ort_fp32=fp32, ort_int8=int8),
+                                         mmdet_model, images, threads)
+                    times = time_in_turns(calls, settings.warmup, settings.repeats,
+                                          torch.device('cpu'))
+                    rows.append(dict(
+                        model=name, img_size=list(model.img_size), threads=threads,
+                        batch=batch_size, conv_gflop=batch_size * image_flops / 1e9,
+                        matmul_peak_gflops=peak / 1e9,
+                        times={backend: dict(median_ms=1e3 * statistics.median(seconds),
+                                             min_ms=1e3 * min(seconds))
+                               for backend, seconds in times.items()}))
     return rows
 
 
 def format_deploy_report(rows: List[dict]) -> str:
-    """A markdown table: median ms a batch (minimum), and the ratios of each
-    backend's median and minimum to our PyTorch ones."""
-    header = ['model', 'input (W x H)', 'batch'] + [
-        f'{BACKEND_NAMES[b]} ms' + ('' if b == 'pytorch' else ' (ratio)') for b in BACKENDS]
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    """Markdown: a table of the median ms a batch (minimum) with each
+    backend's ratios to our PyTorch median and minimum; a table of the rate
+    at which each backend does the convolutions' arithmetic, against this
+    CPU's matrix-product peak; the targets at batch 1, with the fp32 floor
+    (the convolutions at that peak) as a ratio to our PyTorch time."""
+    def key_cells(row: dict) -> List[str]:
+        return [row['model'], f'{row["img_size"][1]} x {row["img_size"][0]}',
+                str(row['threads']), str(row['batch'])]
+
+    def table(header: List[str], body: List[List[str]]) -> List[str]:
+        return ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)] + [
+            '| ' + ' | '.join(cells) + ' |' for cells in body]
+
+    keys = ['model', 'input (W x H)', 'threads', 'batch']
+    time_body, rate_body = [], []
     for row in rows:
-        times = row['times']
-        ours = times['pytorch']
-        cells = [row['model'], f'{row["img_size"][1]} x {row["img_size"][0]}', str(row['batch'])]
+        times, ours = row['times'], row['times']['pytorch']
+        time_cells, rate_cells = key_cells(row), key_cells(row) + [
+            f'{row["conv_gflop"]:.1f}', f'{row["matmul_peak_gflops"]:.0f}']
         for backend in BACKENDS:
             if backend not in times:
-                cells.append('n/a')
+                time_cells.append('n/a')
+                rate_cells.append('n/a')
                 continue
             value = times[backend]
             cell = f'{value["median_ms"]:.0f} (min {value["min_ms"]:.0f})'
             if backend != 'pytorch':
                 cell += (f' {value["median_ms"] / ours["median_ms"]:.2f}x '
                          f'(min {value["min_ms"] / ours["min_ms"]:.2f}x)')
-            cells.append(cell)
-        lines.append('| ' + ' | '.join(cells) + ' |')
+            time_cells.append(cell)
+            rate = row['conv_gflop'] / value['median_ms'] * 1e3
+            rate_cells.append(f'{rate:.0f} ({rate / row["matmul_peak_gflops"]:.0%})')
+        time_body.append(time_cells)
+        rate_body.append(rate_cells)
+    lines = table(keys + [f'{BACKEND_NAMES[b]} ms' + ('' if b == 'pytorch' else ' (ratio)')
+                          for b in BACKENDS], time_body)
+    lines += ['', 'Convolution GFLOP/s (share of the matrix-product peak), from the median:', '']
+    lines += table(keys + ['conv GFLOP a batch', 'matmul peak GFLOP/s']
+                   + [BACKEND_NAMES[b] for b in BACKENDS], rate_body)
     targets = ', '.join(f'{BACKEND_NAMES[b]} <= {t}x' for b, t in TARGETS.items())
     lines.append(f'\nTargets at batch 1 (median time / our PyTorch median): {targets}.')
     for row in rows:
-        if row['batch'] == 1:
-            ratios = {b: row['times'][b]['median_ms'] / row['times']['pytorch']['median_ms']
-                      for b in TARGETS}
-            lines.append(f'- {row["model"]}: ' + ', '.join(
-                f'{BACKEND_NAMES[b]} {ratios[b]:.2f}x ({"met" if ratios[b] <= t else "not met"})'
-                for b, t in TARGETS.items()))
+        if row['batch'] != 1:
+            continue
+        ours_ms = row['times']['pytorch']['median_ms']
+        floor = row['conv_gflop'] / row['matmul_peak_gflops'] * 1e3 / ours_ms
+        lines.append(f'- {row["model"]}, {row["threads"]} thread(s): ' + ', '.join(
+            f'{BACKEND_NAMES[b]} {ratio:.2f}x ({"met" if ratio <= t else "not met"})'
+            for b, t in TARGETS.items()
+            for ratio in [row['times'][b]['median_ms'] / ours_ms])
+            + f'; fp32 floor {floor:.2f}x (the convolutions at the matmul peak)')
     return '\n'.join(lines)

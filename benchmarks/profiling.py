@@ -101,3 +101,45 @@ def top_operators(call: Callable[[], object], device: torch.device,
         synchronize(device)
     sort_by = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     return prof.key_averages().table(sort_by=sort_by, row_limit=row_limit)
+
+
+def conv_flops(model: torch.nn.Module, inputs: torch.Tensor) -> int:
+    """Floating-point operations (2 a multiply-add) of the ``nn.Conv2d``
+    layers of ``model`` on ``inputs`` ``(N, C, H, W)``: the arithmetic any
+    backend running these convolutions directly has to do."""
+    total = 0
+
+    def count(module: torch.nn.Conv2d, _, output: torch.Tensor) -> None:
+        nonlocal total
+        macs_an_output = module.in_channels // module.groups * module.kernel_size[0] \
+            * module.kernel_size[1]
+        total += 2 * output.numel() * macs_an_output
+
+    handles = [m.register_forward_hook(count) for m in model.modules()
+               if isinstance(m, torch.nn.Conv2d)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+def matmul_peak_flops(threads: int, size: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of torch's fp32 matrix product of two ``size x size``
+    matrices on ``threads`` CPU threads, the best of ``repeats``: what this
+    CPU's vector units deliver in practice, the ceiling of a convolution."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a, b = torch.rand(size, size), torch.rand(size, size)
+        a @ b
+        best = float('inf')
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * size ** 3 / best

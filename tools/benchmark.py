@@ -97,8 +97,9 @@ def parse_args() -> argparse.Namespace:
                         choices=['demo', 'full'], help='--deploy: the models')
     parser.add_argument('--demo-checkpoint', help='--deploy: weights of the demo model '
                         '(default random ones)')
-    parser.add_argument('--threads', type=int, default=1,
-                        help='--deploy: intra-op threads of torch and ONNX Runtime')
+    parser.add_argument('--threads', type=int, nargs='+',
+                        help='--deploy: intra-op thread counts of torch and ONNX Runtime, '
+                        'each timed (default 1 and all cores)')
     return parser.parse_args()
 
 
@@ -153,7 +154,8 @@ def main() -> None:
                                        run_deploy_benchmark)  # the deploy extra
         rows = run_deploy_benchmark(DeploySettings(
             models=args.deploy_models, warmup=args.warmup or 1, repeats=args.repeats or 5,
-            threads=args.threads, demo_checkpoint=args.demo_checkpoint, seed=args.seed), log)
+            threads=args.threads or DeploySettings.threads,
+            demo_checkpoint=args.demo_checkpoint, seed=args.seed), log)
         print(format_deploy_report(rows))
         output = dict(command=command, deploy=rows)
     elif args.data_pipeline:

@@ -196,6 +196,66 @@ def test_unknown_open_mmlab_name_is_named(homes):
         load_checkpoint(TinyModel(), 'open-mmlab://darknet5')
 
 
+# torchvision:// and mmcls:// names: mmengine's tables give their URLs, the
+# file is read from torch's hub cache. mmengine's torchvision table imports
+# torchvision, absent here: both sides get its URLs of torchvision 0.12
+# (mmengine's own JSON).
+TORCHVISION_TABLE = mmengine_checkpoint.load_file(
+    os.path.join(os.path.dirname(mmengine_checkpoint.__file__), '..', 'hub',
+                 'torchvision_0.12.json'))
+TABLE_CHECKPOINTS = [
+    ('torchvision://resnet18', f'{HUB_CACHE}/resnet18-f37072fd.pth', ''),
+    ('modelzoo://resnet18', f'{HUB_CACHE}/resnet18-f37072fd.pth', ''),
+    # mmcls checkpoints hold a whole classifier; mmengine keeps the backbone
+    ('mmcls://vgg11', f'{HUB_CACHE}/vgg11_batch256_imagenet_20210208-4271cd6c.pth',
+     'backbone.'),
+]
+
+
+@pytest.fixture
+def torchvision_table(monkeypatch):
+    for module in (checkpoint_module, mmengine_checkpoint):
+        monkeypatch.setattr(module, 'get_torchvision_models', lambda: dict(TORCHVISION_TABLE))
+
+
+@pytest.mark.parametrize('name, where, key_prefix', TABLE_CHECKPOINTS)
+def test_table_named_checkpoint_loads_as_mmengine_loads_it(name, where, key_prefix, homes,
+                                                           torchvision_table):
+    source = TinyModel()
+    weights = {key_prefix + key: value for key, value in source.state_dict().items()}
+    if key_prefix:  # a classifier's head, which mmengine drops
+        weights['head.fc.weight'] = torch.zeros(3)
+    torch.save(dict(state_dict=weights), homes / where)
+    model = TinyModel()
+    load_checkpoint(model, name, strict=True)
+    assert torch.equal(model.linear.weight, source.linear.weight)
+    mmengine_loader = (mmengine_checkpoint.load_from_mmcls if key_prefix
+                       else mmengine_checkpoint.load_from_torchvision)
+    ours = mmengine_checkpoint.CheckpointLoader.load_checkpoint(name)
+    theirs = mmengine_loader(name)
+    assert ours['state_dict'].keys() == theirs['state_dict'].keys() == {
+        'linear.weight', 'linear.bias'}
+
+
+@pytest.mark.parametrize('name, where, key_prefix', TABLE_CHECKPOINTS)
+def test_malicious_table_named_checkpoint_is_refused(name, where, key_prefix, homes,
+                                                     torchvision_table):
+    path = str(homes / where)
+    marker = save_malicious_checkpoint(path, dict(state_dict=TinyModel().state_dict()))
+    with pytest.raises(CheckpointError, match=re.escape(path)):
+        load_checkpoint(TinyModel(), name)
+    assert not os.path.exists(marker)
+
+
+@pytest.mark.parametrize('name, message', [
+    ('torchvision://resnet19', "Checkpoint torchvision://resnet19: 'resnet19' is not in "
+     "torchvision's model table"),
+    ('mmcls://vgg12', "Checkpoint mmcls://vgg12: 'vgg12' is not in mmengine's mmcls table")])
+def test_unknown_table_name_is_named(name, message, homes, torchvision_table):
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load_checkpoint(TinyModel(), name)
+
+
 @pytest.fixture
 def downloads(homes, monkeypatch) -> list:
     """The URLs and target paths downloaded, each a TinyModel checkpoint."""

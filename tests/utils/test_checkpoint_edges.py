@@ -128,7 +128,10 @@ def mmengine_defaults(monkeypatch):
                     'http://': mmengine_checkpoint.load_from_http,
                     'https://': mmengine_checkpoint.load_from_http,
                     'open-mmlab://': mmengine_checkpoint.load_from_openmmlab,
-                    'openmmlab://': mmengine_checkpoint.load_from_openmmlab})
+                    'openmmlab://': mmengine_checkpoint.load_from_openmmlab,
+                    'torchvision://': mmengine_checkpoint.load_from_torchvision,
+                    'modelzoo://': mmengine_checkpoint.load_from_torchvision,
+                    'mmcls://': mmengine_checkpoint.load_from_mmcls})
     monkeypatch.setattr(CheckpointLoader, '_schemes', schemes)
     monkeypatch.setitem(registry_utils.backends, 'local', LocalBackend)
     monkeypatch.setitem(registry_utils.prefix_to_backends, '', LocalBackend)
@@ -140,11 +143,13 @@ def test_registration_replaces_mmengines_loaders_and_backend(mmengine_defaults):
     register_safe_checkpoint_loader()
     loaders = {name: CheckpointLoader._get_checkpoint_loader(name) for name in (
         'work_dir/epoch_1.pth', TINY_URL, 'http://example.com/a.pth', 'open-mmlab://darknet53',
-        'openmmlab://darknet53')}
+        'openmmlab://darknet53', 'torchvision://resnet18', 'modelzoo://resnet18',
+        'mmcls://vgg11')}
     assert list(loaders.values()) == [
         checkpoint_module.load_from_local_safe, checkpoint_module.load_from_http_safe,
         checkpoint_module.load_from_http_safe, checkpoint_module.load_from_openmmlab_safe,
-        checkpoint_module.load_from_openmmlab_safe]
+        checkpoint_module.load_from_openmmlab_safe, checkpoint_module.load_from_torchvision_safe,
+        checkpoint_module.load_from_torchvision_safe, checkpoint_module.load_from_mmcls_safe]
     assert type(get_file_backend('work_dir/x.pth', enable_singleton=True)) is AtomicLocalBackend
     assert type(get_file_backend(backend_args=dict(backend='local'))) is AtomicLocalBackend
 

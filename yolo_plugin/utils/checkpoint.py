@@ -8,10 +8,12 @@ loader here keeps ``weights_only=True`` and allow-lists exactly the types an
 mmengine checkpoint holds.
 
 Downloaded checkpoints need the same care: mmengine's ``load_from_http``
-(``http(s)://``, and ``open-mmlab://`` names that resolve to a URL) goes
-through torch.hub's ``load_state_dict_from_url``, which unpickles with
-``weights_only=False``. The loaders here download to the same place and load
-through the safe local loader.
+(``http(s)://``, and the ``open-mmlab://``, ``torchvision://`` and
+``mmcls://`` names that resolve to a URL) goes through torch.hub's
+``load_state_dict_from_url``, which unpickles with ``weights_only=False``.
+The loaders here download to the same place and load through the safe local
+loader. (``pavi://`` and ``s3://`` stay mmengine's: they call ``torch.load``
+with torch's default, ``weights_only=True``.)
 """
 import logging
 import os
@@ -29,11 +31,14 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as fileio_io
 from mmengine.logging import print_log
 from mmengine.runner.checkpoint import (CheckpointLoader, _get_mmengine_home,
-                                        get_deprecated_model_names,
-                                        get_external_models)
+                                        _process_mmcls_checkpoint,
+                                        get_deprecated_model_names, get_external_models,
+                                        get_mmcls_models, get_torchvision_models)
 
 HTTP_PREFIXES = ('http://', 'https://')
 OPENMMLAB_PREFIXES = ('open-mmlab://', 'openmmlab://')
+TORCHVISION_PREFIXES = ('torchvision://', 'modelzoo://')  # modelzoo: deprecated
+MMCLS_PREFIX = 'mmcls://'
 
 
 class CheckpointError(RuntimeError):
@@ -132,6 +137,18 @@ def load_from_http_safe(filename: str,
     return load_from_local_safe(cached, map_location)
 
 
+def _look_up(filename: str, name: str, table: dict, table_name: str) -> str:
+    """``table[name]``, the location of checkpoint ``filename``.
+
+    Raises:
+        CheckpointError: naming ``filename`` and the table, when the name
+            is not in it.
+    """
+    if name not in table:
+        raise CheckpointError(f'Checkpoint {filename}: {name!r} is not in {table_name}')
+    return table[name]
+
+
 def resolve_openmmlab(filename: str) -> str:
     """The URL, or the file under mmengine's home, that mmengine's
     ``load_from_openmmlab`` resolves ``open-mmlab://NAME`` (or
@@ -147,11 +164,7 @@ def resolve_openmmlab(filename: str) -> str:
         print_log(f'{prefix}://{name} is deprecated in favor of {prefix}://{deprecated[name]}',
                   logger='current', level=logging.WARNING)
         name = deprecated[name]
-    table = get_external_models()
-    if name not in table:
-        raise CheckpointError(f"Checkpoint {filename}: {name!r} is not in mmengine's "
-                              'open-mmlab table')
-    location = table[name]
+    location = _look_up(filename, name, get_external_models(), "mmengine's open-mmlab table")
     if location.startswith(HTTP_PREFIXES):
         return location
     return osp.join(_get_mmengine_home(), location)
@@ -167,15 +180,43 @@ def load_from_openmmlab_safe(filename: str,
     return load_from_local_safe(location, map_location)
 
 
+def load_from_torchvision_safe(filename: str,
+                               map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """mmengine's ``load_from_torchvision`` (``torchvision://NAME``, or the
+    deprecated ``modelzoo://NAME``) loading through
+    :func:`load_from_http_safe`: NAME looked up in mmengine's table of
+    torchvision's URLs (which imports torchvision, as mmengine's does)."""
+    prefix, name = filename.split('://', 1)
+    if prefix == 'modelzoo':
+        print_log('The URL scheme of "modelzoo://" is deprecated, please use '
+                  '"torchvision://" instead', logger='current', level=logging.WARNING)
+    url = _look_up(filename, name, get_torchvision_models(), "torchvision's model table")
+    return load_from_http_safe(url, map_location)
+
+
+def load_from_mmcls_safe(filename: str,
+                         map_location: Optional[Union[str, Callable]] = None) -> dict:
+    """mmengine's ``load_from_mmcls`` (``mmcls://NAME``) loading through
+    :func:`load_from_http_safe`; as mmengine's, the result holds the
+    ``backbone.`` weights without that prefix."""
+    name = filename[len(MMCLS_PREFIX):]
+    url = _look_up(filename, name, get_mmcls_models(), "mmengine's mmcls table")
+    return _process_mmcls_checkpoint(load_from_http_safe(url, map_location))
+
+
 def register_safe_checkpoint_loader() -> None:
     """Make mmengine load local checkpoints (``Runner.load_checkpoint``,
     ``--resume``, ``init_cfg=dict(type='Pretrained')``) through
-    :func:`load_from_local_safe`, and ``http(s)://`` and ``open-mmlab://``
-    ones through :func:`load_from_http_safe` and
-    :func:`load_from_openmmlab_safe`; and write every local file atomically."""
+    :func:`load_from_local_safe`, and ``http(s)://``, ``open-mmlab://``,
+    ``torchvision://`` and ``mmcls://`` ones through
+    :func:`load_from_http_safe` and the loaders that resolve their names;
+    and write every local file atomically."""
     CheckpointLoader.register_scheme(prefixes='', force=True)(load_from_local_safe)
     CheckpointLoader.register_scheme(HTTP_PREFIXES, load_from_http_safe, force=True)
     CheckpointLoader.register_scheme(OPENMMLAB_PREFIXES, load_from_openmmlab_safe, force=True)
+    CheckpointLoader.register_scheme(TORCHVISION_PREFIXES, load_from_torchvision_safe,
+                                     force=True)
+    CheckpointLoader.register_scheme(MMCLS_PREFIX, load_from_mmcls_safe, force=True)
     register_backend('local', AtomicLocalBackend, force=True, prefixes='')
     # Forget local backends created before this registration.
     for key, backend in list(fileio_io.backend_instances.items()):

@@ -3,38 +3,16 @@
 # (``*group``) polygons become ignored instances. Same recipe as kitti.py,
 # at Cityscapes' scale; evaluation runs on val (test labels are withheld).
 _base_ = ['./kitti.py']
+# imported after _base_ (mmengine reads a config importing first as a new-style one)
+from yolo_plugin.datasets.transforms.pipeline_scale import rescale_pipeline  # noqa: E402
 
 dataset_type = 'CityscapesGtFineDataset'
 data_root = 'data/cityscapes/'
 # (w, h) pixels: Cityscapes' 2048 x 1024 frames at half size.
 img_scale = (1024, 512)
 
-
-def _rescaled(pipeline, new_scale, old_scale):
-    """``pipeline`` with the scales of its resize steps multiplied by
-    ``new_scale / old_scale`` (a function does not enter the config)."""
-
-    def fit(scale):
-        return (scale[0] * new_scale[0] // old_scale[0],
-                scale[1] * new_scale[1] // old_scale[1])
-
-    steps = []
-    for step in pipeline:
-        if step['type'] == 'Resize':
-            step = dict(step, scale=fit(step['scale']))
-        elif step['type'] == 'RandomResize':
-            step = dict(step, scale=[fit(s) for s in step['scale']])
-        elif step['type'] == 'RandomExpandCropResizeFlip':
-            resize = step['resize']
-            step = dict(
-                step,
-                resize=dict(resize, scale=[fit(s) for s in resize['scale']]))
-        steps.append(step)
-    return steps
-
-
-train_pipeline = _rescaled(_base_.train_pipeline, img_scale, _base_.img_scale)
-test_pipeline = _rescaled(_base_.test_pipeline, img_scale, _base_.img_scale)
+train_pipeline = rescale_pipeline(_base_.train_pipeline, img_scale, _base_.img_scale)
+test_pipeline = rescale_pipeline(_base_.test_pipeline, img_scale, _base_.img_scale)
 train_dataloader = dict(
     dataset=dict(
         type=dataset_type,

@@ -103,6 +103,9 @@ class Darknet53(BaseModule):
         conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
             ``nn.Conv2d``; ``dict(type='GemmWeightGradConv2d')``: its weight
             gradient as matrix products on the CPU).
+        init_cfg: mmengine's weight initialisation; ``None`` (training from
+            scratch) is the default one, Kaiming for the LeakyReLU(0.1)
+            convs, as ``None`` gives mmdet's ``Darknet`` its Kaiming init.
     """
 
     stem_channels = 32
@@ -118,8 +121,8 @@ class Darknet53(BaseModule):
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
                  norm_eval: bool = False,
-                 init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=DARKNET_INIT if init_cfg is None else init_cfg)
         num_layers = len(self.stage_channels) + 1
         if not out_indices or any(not 0 <= i < num_layers for i in out_indices):
             raise ValueError(f'Darknet53: out_indices must lie in [0, {num_layers}), '

@@ -50,6 +50,8 @@ class YOLOFPNNeck(BaseModule):
         conv_cfg, norm_cfg, act_cfg: of every conv block (``conv_cfg=None``:
             ``nn.Conv2d``; ``dict(type='GemmWeightGradConv2d')``: its weight
             gradient as matrix products on the CPU).
+        init_cfg: mmengine's weight initialisation; ``None`` is the default
+            one (Kaiming for the LeakyReLU(0.1) convs, as the backbone's).
     """
 
     def __init__(self,
@@ -59,8 +61,8 @@ class YOLOFPNNeck(BaseModule):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DARKNET_NORM,
                  act_cfg: ConfigType = DARKNET_ACT,
-                 init_cfg: OptMultiConfig = DARKNET_INIT) -> None:
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=DARKNET_INIT if init_cfg is None else init_cfg)
         if len(in_channels) != len(out_channels) or not in_channels:
             raise ValueError('YOLOFPNNeck: in_channels and out_channels need one '
                              f'entry a level, got {tuple(in_channels)} and '
