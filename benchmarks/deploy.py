@@ -25,7 +25,7 @@ from yolo_plugin.apis import load_config, load_detector
 from yolo_plugin.deploy.export import export_onnx, quantize_int8, training_images
 from yolo_plugin.deploy.onnx_runner import ONNXDetector, to_input
 from yolo_plugin.registry import MODELS
-from .profiling import conv_flops, matmul_peak_flops, time_in_turns
+from .profiling import conv_flops, matmul_rate, time_in_turns
 from .yolov3_vs_mmdet import BenchmarkSettings, build_models, quiet_mmengine
 
 BACKENDS = ('pytorch', 'ort_fp32', 'ort_int8', 'mmdet')
@@ -154,8 +154,8 @@ def deploy_calls(pytorch_model: torch.nn.Module, onnx_files: Dict[str, str],
 def run_deploy_benchmark(settings: DeploySettings, log: Callable[[str], None]) -> List[dict]:
     """One row a model, thread count and batch size: ``model``,
     ``img_size``, ``threads``, ``batch``, ``conv_gflop`` (the convolutions'
-    arithmetic a batch), ``matmul_peak_gflops`` (this CPU's fp32 matrix
-    product on those threads, :func:`matmul_peak_flops`) and per backend
+    arithmetic a batch), ``matmul_gflops`` (this CPU's fp32 matrix
+    product on those threads, :func:`matmul_rate`) and per backend
     ``{backend: dict(median_ms, min_ms)}`` a batch."""
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +173,7 @@ def run_deploy_benchmark(settings: DeploySettings, log: Callable[[str], None]) -
             image_flops = conv_flops(pytorch_model, torch.zeros(1, 3, *model.img_size))
             for threads in settings.threads:
                 torch.set_num_threads(threads)
-                peak = matmul_peak_flops(threads)
+                matmul = matmul_rate(threads)
                 for batch_size in settings.batch_sizes:
                     log(f'{name}: {threads} thread(s), batch {batch_size}')
                     images = synthetic_images(batch_size, model.img_size, settings.seed)
@@ -184,7 +184,7 @@ def run_deploy_benchmark(settings: DeploySettings, log: Callable[[str], None]) -
                     rows.append(dict(
                         model=name, img_size=list(model.img_size), threads=threads,
                         batch=batch_size, conv_gflop=batch_size * image_flops / 1e9,
-                        matmul_peak_gflops=peak / 1e9,
+                        matmul_gflops=matmul / 1e9,
                         times={backend: dict(median_ms=1e3 * statistics.median(seconds),
                                              min_ms=1e3 * min(seconds))
                                for backend, seconds in times.items()}))
@@ -195,8 +195,8 @@ def format_deploy_report(rows: List[dict]) -> str:
     """Markdown: a table of the median ms a batch (minimum) with each
     backend's ratios to our PyTorch median and minimum; a table of the rate
     at which each backend does the convolutions' arithmetic, against this
-    CPU's matrix-product peak; the targets at batch 1, with the fp32 floor
-    (the convolutions at that peak) as a ratio to our PyTorch time."""
+    CPU's matrix-product rate; the targets at batch 1, with the fp32 floor
+    (the convolutions at that rate) as a ratio to our PyTorch time."""
     def key_cells(row: dict) -> List[str]:
         return [row['model'], f'{row["img_size"][1]} x {row["img_size"][0]}',
                 str(row['threads']), str(row['batch'])]
@@ -210,7 +210,7 @@ def format_deploy_report(rows: List[dict]) -> str:
     for row in rows:
         times, ours = row['times'], row['times']['pytorch']
         time_cells, rate_cells = key_cells(row), key_cells(row) + [
-            f'{row["conv_gflop"]:.1f}', f'{row["matmul_peak_gflops"]:.0f}']
+            f'{row["conv_gflop"]:.1f}', f'{row["matmul_gflops"]:.0f}']
         for backend in BACKENDS:
             if backend not in times:
                 time_cells.append('n/a')
@@ -223,13 +223,13 @@ def format_deploy_report(rows: List[dict]) -> str:
                          f'(min {value["min_ms"] / ours["min_ms"]:.2f}x)')
             time_cells.append(cell)
             rate = row['conv_gflop'] / value['median_ms'] * 1e3
-            rate_cells.append(f'{rate:.0f} ({rate / row["matmul_peak_gflops"]:.0%})')
+            rate_cells.append(f'{rate:.0f} ({rate / row["matmul_gflops"]:.0%})')
         time_body.append(time_cells)
         rate_body.append(rate_cells)
     lines = table(keys + [f'{BACKEND_NAMES[b]} ms' + ('' if b == 'pytorch' else ' (ratio)')
                           for b in BACKENDS], time_body)
-    lines += ['', 'Convolution GFLOP/s (share of the matrix-product peak), from the median:', '']
-    lines += table(keys + ['conv GFLOP a batch', 'matmul peak GFLOP/s']
+    lines += ['', 'Convolution GFLOP/s (share of the matrix-product rate), from the median:', '']
+    lines += table(keys + ['conv GFLOP a batch', 'matmul GFLOP/s']
                    + [BACKEND_NAMES[b] for b in BACKENDS], rate_body)
     targets = ', '.join(f'{BACKEND_NAMES[b]} <= {t}x' for b, t in TARGETS.items())
     lines.append(f'\nTargets at batch 1 (median time / our PyTorch median): {targets}.')
@@ -237,10 +237,10 @@ def format_deploy_report(rows: List[dict]) -> str:
         if row['batch'] != 1:
             continue
         ours_ms = row['times']['pytorch']['median_ms']
-        floor = row['conv_gflop'] / row['matmul_peak_gflops'] * 1e3 / ours_ms
+        floor = row['conv_gflop'] / row['matmul_gflops'] * 1e3 / ours_ms
         lines.append(f'- {row["model"]}, {row["threads"]} thread(s): ' + ', '.join(
             f'{BACKEND_NAMES[b]} {ratio:.2f}x ({"met" if ratio <= t else "not met"})'
             for b, t in TARGETS.items()
             for ratio in [row['times'][b]['median_ms'] / ours_ms])
-            + f'; fp32 floor {floor:.2f}x (the convolutions at the matmul peak)')
+            + f'; fp32 floor {floor:.2f}x (the convolutions at the matmul rate)')
     return '\n'.join(lines)

@@ -126,10 +126,12 @@ def conv_flops(model: torch.nn.Module, inputs: torch.Tensor) -> int:
     return total
 
 
-def matmul_peak_flops(threads: int, size: int = 2048, repeats: int = 5) -> float:
+def matmul_rate(threads: int, size: int = 2048, repeats: int = 5) -> float:
     """FLOP/s of torch's fp32 matrix product of two ``size x size``
     matrices on ``threads`` CPU threads, the best of ``repeats``: what this
-    CPU's vector units deliver in practice, the ceiling of a convolution."""
+    CPU's vector units deliver in practice for dense fp32 arithmetic, the
+    yardstick of a convolution's rate (a tuned convolution kernel may come
+    a few percent above it)."""
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

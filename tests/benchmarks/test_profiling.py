@@ -1,11 +1,11 @@
 """The measuring helpers of the benchmark: calls timed in turns, the peak
 memory of a call, the convolutions' arithmetic and the matrix-product
-peak."""
+rate."""
 import pytest
 import torch
 from mmengine.analysis import FlopAnalyzer
 
-from benchmarks.profiling import (can_measure_host_peak, conv_flops, matmul_peak_flops,
+from benchmarks.profiling import (can_measure_host_peak, conv_flops, matmul_rate,
                                   peak_memory, time_in_turns)
 from yolo_plugin.apis import build_detector, load_config
 from yolo_plugin.utils.host_memory import return_freed_memory_to_os
@@ -51,8 +51,8 @@ def test_conv_flops_of_the_demo_detector_agree_with_mmengine():
     assert conv_flops(model, inputs) == 2 * reference['conv']
 
 
-def test_matmul_peak_is_a_rate_and_restores_the_thread_count():
+def test_matmul_rate_is_a_rate_and_restores_the_thread_count():
     before = torch.get_num_threads()
-    flops = matmul_peak_flops(threads=1, size=256, repeats=2)
+    flops = matmul_rate(threads=1, size=256, repeats=2)
     assert 1e8 < flops < 1e13  # 0.1 GFLOP/s .. 10 TFLOP/s on one thread
     assert torch.get_num_threads() == before
