@@ -5,8 +5,10 @@ loaders and backends), text written atomically beside its target under a
 hidden temporary name, the download's progress bar and the warning for a
 deprecated open-mmlab name."""
 import io
+import logging
 import os
 import pickle
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -14,16 +16,19 @@ import torch
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.fileio import io as fileio_io
 from mmengine.fileio.backends import registry_utils
+from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from mmengine.runner import checkpoint as mmengine_checkpoint
 
 import yolo_plugin.utils.checkpoint as checkpoint_module
 from yolo_plugin.utils.checkpoint import (AtomicLocalBackend, CheckpointError,
                                           load_from_http_safe, load_from_local_safe,
-                                          load_from_openmmlab_safe,
+                                          load_from_mmcls_safe, load_from_openmmlab_safe,
+                                          load_from_torchvision_safe,
                                           register_safe_checkpoint_loader)
 from .malicious_checkpoint import save_malicious_checkpoint
-from .test_checkpoint import HUB_CACHE, TINY_URL, homes  # noqa: F401 (a fixture)
+from .test_checkpoint import (HUB_CACHE, TINY_URL, homes,  # noqa: F401 (fixtures)
+                              torchvision_table)
 
 WEIGHTS = dict(state_dict=dict(weight=torch.arange(4.0)))
 
@@ -46,11 +51,21 @@ def storage_locations(load, name):
     (load_from_http_safe, TINY_URL, f'{HUB_CACHE}/tiny-0123abcd.pth'),
     (load_from_openmmlab_safe, 'open-mmlab://darknet53', f'{HUB_CACHE}/darknet53-a628ea1b.pth'),
     (load_from_openmmlab_safe, 'open-mmlab://tiny_local', 'mmengine/weights/tiny.pth'),
+    (load_from_torchvision_safe, 'torchvision://resnet18', f'{HUB_CACHE}/resnet18-f37072fd.pth'),
+    (load_from_mmcls_safe, 'mmcls://vgg11',
+     f'{HUB_CACHE}/vgg11_batch256_imagenet_20210208-4271cd6c.pth'),
 ])
-def test_map_location_reaches_every_storage(load, name, where, homes):  # noqa: F811
-    torch.save(WEIGHTS, homes / where)
+def test_map_location_reaches_every_storage(load, name, where, homes,  # noqa: F811
+                                            torchvision_table):  # noqa: F811
+    prefix = 'backbone.' if load is load_from_mmcls_safe else ''  # mmcls: the backbone's
+    torch.save(dict(state_dict={prefix + 'weight': WEIGHTS['state_dict']['weight']}),
+               homes / where)
     assert storage_locations(load, name) == ['cpu']
-    assert storage_locations(load_from_local_safe, str(homes / where)) == ['cpu']
+
+
+def test_map_location_reaches_every_storage_of_a_local_file(tmp_path):
+    torch.save(WEIGHTS, tmp_path / 'local.pth')
+    assert storage_locations(load_from_local_safe, str(tmp_path / 'local.pth')) == ['cpu']
 
 
 def test_stays_weights_only_when_the_environment_turns_it_off(tmp_path, monkeypatch):
@@ -94,6 +109,20 @@ def test_refused_history_buffer_attribute_is_named(tmp_path):
     assert "'__init__'): only HistoryBuffer statistics are allowed" in str(error.value.__cause__)
 
 
+@pytest.mark.parametrize('message, reason', [
+    # torch 2.6's layout: preamble, what was refused (two paragraphs), pointer
+    ('Weights only load failed. Re-running ... trusted source.\n\n\nWeightsUnpickler error: '
+     'Unsupported global: GLOBAL a.B was not\nan allowed global by default.\n\nPlease use '
+     '`add_safe_globals`.\n\nCheck the documentation of torch.load to learn more.',
+     'WeightsUnpickler error: Unsupported global: GLOBAL a.B was not an allowed global by '
+     'default. Please use `add_safe_globals`.'),
+    # nothing but the preamble: the message as it is
+    ('Weights only load failed. Something new.', 'Weights only load failed. Something new.'),
+])
+def test_refusal_reason_keeps_what_was_refused(message, reason):
+    assert checkpoint_module._refusal_reason(message) == reason
+
+
 def test_empty_file_names_the_error(tmp_path):
     path = tmp_path / 'empty.pth'
     path.write_bytes(b'')
@@ -113,9 +142,19 @@ def test_unpickling_error_without_weights_only_is_corruption(tmp_path, monkeypat
         load_from_local_safe(str(path))
 
 
-def test_open_mmlab_name_holding_the_separator_is_not_in_the_table(homes):  # noqa: F811
-    with pytest.raises(CheckpointError, match="'darknet53://x' is not in mmengine's open-mmlab"):
-        load_from_openmmlab_safe('open-mmlab://darknet53://x')
+@pytest.mark.parametrize('load, name, message', [
+    (load_from_openmmlab_safe, 'open-mmlab://darknet53://x',
+     "Checkpoint open-mmlab://darknet53://x: 'darknet53://x' is not in mmengine's open-mmlab "
+     'table'),
+    (load_from_torchvision_safe, 'torchvision://resnet18://x',
+     "Checkpoint torchvision://resnet18://x: 'resnet18://x' is not in torchvision's model "
+     'table'),
+])
+def test_name_holding_the_separator_is_not_in_the_table(load, name, message,
+                                                        homes, torchvision_table):  # noqa: F811
+    with pytest.raises(CheckpointError) as error:
+        load(name)
+    assert str(error.value) == message
 
 
 @pytest.fixture
@@ -188,29 +227,46 @@ def test_download_shows_progress_only_at_a_terminal(stdin_is_a_terminal, homes, 
     assert [bool(progress) for progress in calls] == [stdin_is_a_terminal]
 
 
-def test_deprecated_open_mmlab_name_is_a_warning_in_the_current_log(homes):  # noqa: F811
-    """As mmengine's ``load_from_openmmlab`` does: a warning naming the old
-    and the new name, in the current mmengine logger."""
-    import logging
-
-    from mmengine.logging import MMLogger
-    from mmengine.runner.checkpoint import get_deprecated_model_names
-
-    old, new = next(iter(get_deprecated_model_names().items()))
+@contextmanager
+def current_log_records():
+    """The records the current mmengine logger emits inside the block."""
     records = []
     handler = logging.Handler()
     handler.emit = records.append
     logger = MMLogger.get_current_instance()
     logger.addHandler(handler)
     try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_deprecated_open_mmlab_name_is_a_warning_in_the_current_log(homes):  # noqa: F811
+    """As mmengine's ``load_from_openmmlab`` does: a warning naming the old
+    and the new name, in the current mmengine logger."""
+    from mmengine.runner.checkpoint import get_deprecated_model_names
+
+    old, new = next(iter(get_deprecated_model_names().items()))
+    with current_log_records() as records:
         try:
             checkpoint_module.resolve_openmmlab(f'open-mmlab://{old}')
         except CheckpointError:
             pass  # the new name need not be in the table
-    finally:
-        logger.removeHandler(handler)
     assert [(r.levelno, r.getMessage()) for r in records] == [
         (logging.WARNING, f'open-mmlab://{old} is deprecated in favor of open-mmlab://{new}')]
+
+
+@pytest.mark.parametrize('scheme, warnings', [
+    ('modelzoo', [(logging.WARNING, 'The URL scheme of "modelzoo://" is deprecated, please use '
+                   '"torchvision://" instead')]),
+    ('torchvision', [])])
+def test_modelzoo_scheme_is_a_warning_in_the_current_log(scheme, warnings, homes,  # noqa: F811
+                                                         torchvision_table):  # noqa: F811
+    """As mmengine's ``load_from_torchvision`` warns of ``modelzoo://``."""
+    torch.save(WEIGHTS, homes / HUB_CACHE / 'resnet18-f37072fd.pth')
+    with current_log_records() as records:
+        load_from_torchvision_safe(f'{scheme}://resnet18')
+    assert [(r.levelno, r.getMessage()) for r in records] == warnings
 
 
 def test_interrupted_write_leaves_only_a_hidden_temporary_named_after_the_target(

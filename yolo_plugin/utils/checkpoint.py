@@ -76,6 +76,17 @@ def checkpoint_safe_globals() -> List[Union[Callable, type, tuple]]:
             *numpy_globals]
 
 
+def _refusal_reason(message: str) -> str:
+    """What torch's weights-only unpickler refused, from its error message:
+    the paragraphs between its preamble ("Weights only load failed ...")
+    and its pointer to the documentation ("Check the documentation ..."),
+    e.g. ``Trying to load unsupported GLOBAL posix.system ...``."""
+    paragraphs = [' '.join(p.split()) for p in message.split('\n\n') if p.strip()]
+    reasons = [p for p in paragraphs
+               if not p.startswith(('Weights only load failed', 'Check the documentation'))]
+    return ' '.join(reasons) or paragraphs[-1]
+
+
 def load_from_local_safe(filename: str,
                          map_location: Optional[Union[str, Callable]] = None,
                          logger=None) -> dict:
@@ -96,7 +107,7 @@ def load_from_local_safe(filename: str,
         if 'Weights only load failed' in str(error):
             raise CheckpointError(
                 f'Checkpoint {filename} holds objects that are not allowed to '
-                f'load safely: {str(error).splitlines()[-1]}') from error
+                f'load safely: {_refusal_reason(str(error))}') from error
         raise CheckpointError(f'Checkpoint {filename} is corrupt: {error}') from error
     except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError) as error:
         raise CheckpointError(
