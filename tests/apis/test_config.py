@@ -33,3 +33,61 @@ def test_wrapped_data_sets_are_found_by_key():
         split_dataset_cfg(cfg, 'train')
     with pytest.raises(KeyError, match='has no test_dataloader'):
         split_dataset_cfg(Config(dict(train_dataloader=cfg.train_dataloader)), 'test')
+
+
+@pytest.fixture
+def format_calls(monkeypatch):
+    """The texts mmengine's Config hands to yapf (one a formatting)."""
+    import mmengine.config.config as mmengine_config
+    calls = []
+    format_code = mmengine_config.FormatCode
+
+    def counted(text, **kwargs):
+        calls.append(text)
+        return format_code(text, **kwargs)
+
+    monkeypatch.setattr(mmengine_config, 'FormatCode', counted)
+    return calls
+
+
+def test_config_text_is_mmengines_formatted_once(format_calls, tmp_path):
+    cfg = load_config(DEMO)
+    reference = Config.fromfile(DEMO).pretty_text
+    assert len(format_calls) == 1
+    assert [cfg.pretty_text for _ in range(3)] == [reference] * 3
+    cfg.dump(str(tmp_path / 'dumped.py'))
+    assert (tmp_path / 'dumped.py').read_text() == reference
+    assert len(format_calls) == 2  # the reference's and ours
+
+
+def test_config_text_follows_a_change(format_calls):
+    cfg = load_config(DEMO)
+    before = cfg.pretty_text
+    cfg.train_cfg.max_epochs = 99
+    after = cfg.pretty_text
+    assert after != before and 'max_epochs=99' in after
+    assert len(format_calls) == 2
+
+
+def test_a_runners_deep_copy_keeps_the_text(format_calls, tmp_path):
+    """The Runner deep-copies its config and asks for the text for its log,
+    the dump and the visualizer: formatted once in all."""
+    from mmengine.model import BaseModel
+
+    from yolo_plugin.apis import build_runner
+    from yolo_plugin.registry import MODELS
+
+    @MODELS.register_module(force=True)
+    class _FormatCountModel(BaseModel):
+
+        def forward(self, inputs=None, data_samples=None, mode='tensor'):
+            return inputs
+
+    cfg = load_config(Config(dict(model=dict(type='_FormatCountModel'), work_dir=str(tmp_path),
+                                  default_scope='yolo_plugin')))
+    text = cfg.pretty_text
+    runner = build_runner(cfg)
+    runner.dump_config()
+    assert type(runner.cfg).__name__ == 'FormattedOnceConfig'
+    assert runner.cfg.pretty_text == text
+    assert len(format_calls) == 1

@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence
 
 import mmcv
 import torch
+from mmcv.cnn import fuse_conv_bn
 from mmdet.structures import DetDataSample
 from mmdet.utils import get_test_pipeline_cfg
 from mmdet.visualization import DetLocalVisualizer
@@ -74,7 +75,8 @@ def load_detector(config: str, checkpoint: str, device: str = 'cpu',
     model.cfg = cfg
     model.dataset_meta = dataset_meta_of(cfg, saved)
     model = model.to(device).eval()
-    return model.fuse_conv_bn() if isinstance(model, YOLODetector) else model
+    # YOLODetector's fusion also restores its memory format; mmdet's detectors get mmcv's
+    return model.fuse_conv_bn() if isinstance(model, YOLODetector) else fuse_conv_bn(model)
 
 
 def detect(model: torch.nn.Module, pipeline: Compose,

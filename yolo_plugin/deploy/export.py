@@ -24,16 +24,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import onnx
 import torch
-from mmcv.cnn import fuse_conv_bn
 from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                       QuantType, quantize_static)
 
-from yolo_plugin.registry import DATASETS, MODELS
+from yolo_plugin.apis import build_split_dataset, load_config, load_detector
 from .onnx_runner import (METADATA_KEY, ONNXDetector, Preprocess, letterbox, read_image,
                           to_input)
 
@@ -102,29 +99,6 @@ class PostprocessSettings:
         return settings
 
 
-def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """The config file with ``cfg_options`` merged, its scope made the
-    default one."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'yolo_plugin'))
-    return cfg
-
-
-def load_detector(config: str, checkpoint: str,
-                  cfg_options: Optional[dict] = None) -> Tuple[Config, torch.nn.Module, dict]:
-    """The config (see :func:`load_config`), its model with the
-    checkpoint's weights in eval mode with conv + BN folded, and the
-    checkpoint's ``meta``."""
-    cfg = load_config(config, cfg_options)
-    model = MODELS.build(cfg.model)
-    saved = load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
-    return cfg, fuse_conv_bn(model.eval()), saved.get('meta', {})
-
-
 def exportable_head(model: torch.nn.Module, source: str) -> torch.nn.Module:
     """The model's ``bbox_head`` when the graph can follow it: a head whose
     ``predict_by_feat`` is the one of the class defining ``flatten_preds``
@@ -143,17 +117,6 @@ def exportable_head(model: torch.nn.Module, source: str) -> torch.nn.Module:
             'the graph reproduces the yolo_plugin YOLO head (flatten_preds, '
             'bbox_coder.decode and its predict_by_feat), not an override or another head')
     return head
-
-
-def class_names(cfg: Config, meta: dict) -> List[str]:
-    """Class names saved in the checkpoint, else those of the config's test
-    dataset type and ``metainfo``."""
-    dataset_meta = {key.lower(): value for key, value in meta.get('dataset_meta', {}).items()}
-    if 'classes' not in dataset_meta:
-        dataset_cfg = cfg.test_dataloader.dataset
-        dataset_meta = {**DATASETS.get(dataset_cfg['type']).METAINFO,
-                        **(dataset_cfg.get('metainfo') or {})}
-    return list(dataset_meta['classes'])
 
 
 def pipeline_preprocess(cfg: Config, input_size: Optional[Tuple[int, int]], stride: int,
@@ -433,7 +396,8 @@ def export_onnx(config: str, checkpoint: str, out_file: str,
     """
     if opset < MIN_OPSET:
         raise ExportError(f'opset {opset} is below {MIN_OPSET}, the lowest the exporter writes')
-    cfg, model, meta = load_detector(config, checkpoint, cfg_options)
+    model = load_detector(config, checkpoint, cfg_options=cfg_options)
+    cfg = model.cfg
     head = exportable_head(model, config)
     settings = PostprocessSettings.from_test_cfg(head.test_cfg, config)
     preprocess = pipeline_preprocess(cfg, img_size, max(head.prior_generator.strides), config)
@@ -449,7 +413,7 @@ def export_onnx(config: str, checkpoint: str, out_file: str,
     del merged.opset_import[:]
     merged.opset_import.extend(helper.make_opsetid(domain, version)
                                for domain, version in opsets.items())
-    set_export_record(merged, dict(classes=class_names(cfg, meta),
+    set_export_record(merged, dict(classes=list(model.dataset_meta['classes']),
                                    preprocess=preprocess.to_json(), test_cfg=asdict(settings),
                                    config=osp.basename(config)))
     onnx.checker.check_model(merged, full_check=True)
@@ -461,7 +425,7 @@ def training_images(config: str, num_images: int,
                     cfg_options: Optional[dict] = None) -> List[str]:
     """Paths of ``num_images`` images spread evenly over the config's
     training set (all of them when it has fewer)."""
-    dataset = DATASETS.build(load_config(config, cfg_options).train_dataloader.dataset)
+    dataset = build_split_dataset(load_config(config, cfg_options), 'train', pipeline=[])
     indices = np.linspace(0, len(dataset) - 1, min(num_images, len(dataset))).round()
     return [dataset.get_data_info(int(index))['img_path'] for index in indices]
 
