@@ -10,8 +10,7 @@ pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
 ort = pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
 
 from yolo_plugin.deploy.export import (OUTPUT_NAMES, RAW_NAMES,  # noqa: E402
-                                       PostprocessSettings, decode_head_outputs,
-                                       postprocess_model)
+                                       PostprocessSettings, postprocess_model)
 from .pytorch_reference import INPUT_SIZE, compare_detections, random_demo_model  # noqa: E402
 
 NUM_IMAGES = 3
@@ -43,8 +42,8 @@ def head_outputs():
     with torch.no_grad():
         (pred_maps, ) = model.bbox_head(model.extract_feat(images))
         priors = model.bbox_head.grid_priors(pred_maps)
-        decoded = decode_head_outputs(model.bbox_head, pred_maps, priors.cells,
-                                      priors.anchors, priors.strides)
+        decoded = model.bbox_head.decode_by_feat(pred_maps, priors.cells, priors.anchors,
+                                                 priors.strides)
     return model.bbox_head, pred_maps, [tensor.numpy() for tensor in decoded]
 
 

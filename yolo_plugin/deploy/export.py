@@ -6,8 +6,8 @@ The graph (see docs/deployment.md) is built in two parts and merged with
 
 1. ``torch.onnx.export`` (the torch.export-based exporter) of the network:
    ``images (N, 3, H, W)`` float32 RGB 0-255 -> normalisation, backbone,
-   neck and head with conv + BN folded, and the head's own flatten and
-   ``bbox_coder.decode`` of all levels -> ``raw_boxes (N, P, 4)`` xyxy input
+   neck and head with conv + BN folded, and the head's own decode of all
+   levels (``decode_by_feat``) -> ``raw_boxes (N, P, 4)`` xyxy input
    pixels, ``raw_objectness (N, P)`` and ``raw_class_prob (N, P, K)``.
 2. The ``test_cfg`` post-processing of ``predict_by_feat`` written with
    ``onnx.helper`` (TopK, NonMaxSuppression, gathers, a scatter and a last
@@ -155,22 +155,11 @@ def pipeline_preprocess(cfg: Config, input_size: Optional[Tuple[int, int]], stri
                       pad_value=float(pad_value))
 
 
-def decode_head_outputs(head: torch.nn.Module, pred_maps: Sequence[torch.Tensor],
-                        cells: torch.Tensor, anchors: torch.Tensor,
-                        strides: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-    """The head's maps -> ``(boxes (N, P, 4)`` xyxy input pixels,
-    ``objectness (N, P)``, ``class_prob (N, P, K))`` probabilities, as the
-    head's ``predict_by_feat`` computes them. ``cells``, ``anchors``,
-    ``strides``: of the head's priors for these maps."""
-    preds = head.flatten_preds(pred_maps)
-    boxes = head.bbox_coder.decode(preds[..., :4], cells, anchors, strides)
-    return boxes, preds[..., 4].float().sigmoid(), preds[..., 5:].float().sigmoid()
-
-
 class DecodedDetector(torch.nn.Module):
     """The network part of the graph: ``images (N, 3, H, W)`` float32 RGB
-    0-255 -> :func:`decode_head_outputs` of the detector, for one input size
-    (the priors are constants).
+    0-255 -> the head's ``decode_by_feat`` (boxes in input pixels,
+    objectness, class probabilities), for one input size (the priors are
+    constants).
 
     Args:
         detector: a single-stage detector (``extract_feat``, ``bbox_head``).
@@ -201,8 +190,8 @@ class DecodedDetector(torch.nn.Module):
         return pred_maps
 
     def forward(self, images: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        return decode_head_outputs(self.detector.bbox_head, self._pred_maps(images),
-                                   self.cells, self.anchors, self.strides)
+        return self.detector.bbox_head.decode_by_feat(self._pred_maps(images), self.cells,
+                                                      self.anchors, self.strides)
 
 
 def input_normalisation(cfg: Config) -> Tuple[List[float], List[float], bool]:

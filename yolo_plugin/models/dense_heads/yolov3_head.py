@@ -309,6 +309,17 @@ class YOLOAnchorHead(BaseDenseHead):
         return (1.0 / pos_count[pos_levels],
                 level_weights / (num_imgs * prior_count[priors.levels]))
 
+    def decode_by_feat(self, pred_maps: Sequence[Tensor], cells: Tensor, anchors: Tensor,
+                       strides: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """The maps of all levels decoded at the priors ``cells``,
+        ``anchors``, ``strides`` (of :meth:`grid_priors`): ``boxes (B, N, 4)``
+        xyxy input pixels, ``objectness (B, N)`` and ``class_prob (B, N, K)``
+        probabilities. :meth:`predict_by_feat` selects from these; the ONNX
+        export traces them."""
+        preds = self.flatten_preds(pred_maps)
+        boxes = self.bbox_coder.decode(preds[..., :4], cells, anchors, strides)
+        return boxes, preds[..., 4].float().sigmoid(), preds[..., 5:].float().sigmoid()
+
     def predict_by_feat(self,
                         pred_maps: Sequence[Tensor],
                         batch_img_metas: List[dict],
@@ -350,12 +361,9 @@ class YOLOAnchorHead(BaseDenseHead):
             raise ValueError(f'YOLOAnchorHead: test_cfg.candidate_score must be one of '
                              f'{self.candidate_scores}, got {candidate_score!r}')
         num_imgs = pred_maps[0].shape[0]
-        preds = self.flatten_preds(pred_maps)
         priors = self.grid_priors(pred_maps)
-        boxes = self.bbox_coder.decode(preds[..., :4], priors.cells, priors.anchors,
-                                       priors.strides)  # (B, N, 4)
-        objectness = preds[..., 4].float().sigmoid()  # (B, N)
-        scores = preds[..., 5:].float().sigmoid()  # (B, N, K) class probabilities
+        boxes, objectness, scores = self.decode_by_feat(pred_maps, priors.cells,
+                                                        priors.anchors, priors.strides)
         if candidate_score == 'score':
             scores = scores * objectness[..., None]
         conf_thr = cfg.get('conf_thr', -1)
