@@ -3,9 +3,10 @@ annotated images and one json file of all detections."""
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import mmcv
+import numpy as np
 import torch
 from mmcv.cnn import fuse_conv_bn
 from mmdet.structures import DetDataSample
@@ -80,12 +81,14 @@ def load_detector(config: str, checkpoint: str, device: str = 'cpu',
 
 
 def detect(model: torch.nn.Module, pipeline: Compose,
-           images: Sequence[str]) -> List[DetDataSample]:
+           images: Sequence[Union[str, np.ndarray]]) -> List[DetDataSample]:
     """The data samples, with ``pred_instances`` in original-image pixels,
-    of ``model`` on the image files ``images`` (one batch) through
-    ``pipeline``: the config's test pipeline, as mmdet's
+    of ``model`` on ``images`` (one batch: image files, or ``(h, w, 3)``
+    BGR arrays when the pipeline loads with ``LoadImageFromNDArray``)
+    through ``pipeline``: the config's test pipeline, as mmdet's
     ``inference_detector`` runs it (``get_test_pipeline_cfg``)."""
-    batch = pseudo_collate([pipeline(dict(img_path=path)) for path in images])
+    batch = pseudo_collate([pipeline(dict(img_path=image) if isinstance(image, str)
+                                     else dict(img=image)) for image in images])
     with torch.no_grad():
         return model.test_step(batch)
 

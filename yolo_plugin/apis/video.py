@@ -15,10 +15,10 @@ import torch
 from mmdet.structures import DetDataSample
 from mmdet.utils import get_test_pipeline_cfg
 from mmdet.visualization.palette import get_palette
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import Compose
 from tqdm import tqdm
 
-from .inference import DETECTIONS_FILE, detections_to_json, list_images
+from .inference import DETECTIONS_FILE, detect, detections_to_json, list_images
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
 # Frames/s of a frame folder's video unless given: KITTI raw drives' rate.
@@ -167,8 +167,7 @@ def infer_sequence(model: torch.nn.Module, source: str, out_dir: str,
         if not batch:
             break
         detect_start = time.perf_counter()
-        with torch.no_grad():
-            samples = model.test_step(pseudo_collate([pipeline(dict(img=f)) for f in batch]))
+        samples = detect(model, pipeline, batch)
         detect_seconds += time.perf_counter() - detect_start
         for frame, sample in zip(batch, samples):
             if writer is None:
