@@ -6,7 +6,7 @@ On demo frames of the real size (KITTI 1242 x 375, Cityscapes 2048 x
 of ``configs/_base_/datasets/{dataset}.py`` (``config``) runs three ways:
 
 - ``mmdet (PNG)``: the same augmentations as mmdet's transforms
-  (:func:`mmdet_pipeline`, as
+  (``with_mmdet_transforms``, as
   ``configs/ablations/yolov3_kitti_mmdet_pipeline.py``), decoding the PNG
   files;
 - ``mmdet (packed)``: the same, reading the packed cache;
@@ -48,6 +48,7 @@ from torch.utils.data import DataLoader
 from yolo_plugin.datasets.packed import write_pack
 from yolo_plugin.datasets.synthetic import (make_demo_cityscapes,
                                             make_demo_kitti)
+from yolo_plugin.datasets.transforms.pipeline_variants import with_mmdet_transforms
 from yolo_plugin.models.data_preprocessors import \
     PhotometricDetDataPreprocessor
 from yolo_plugin.registry import DATASETS, MODELS
@@ -60,39 +61,10 @@ DATASETS_OF = dict(
     cityscapes=dict(config='configs/_base_/datasets/cityscapes.py',
                     type='CityscapesGtFineDataset', make=make_demo_cityscapes,
                     size=(2048, 1024)))
-# mmdet's geometric steps, in their order, and the argument of
-# RandomExpandCropResizeFlip that holds each one's settings.
-GEOMETRIC_STEPS = dict(Expand='expand', MinIoURandomCrop='min_iou_crop',
-                       RandomResize='resize', RandomFlip='flip')
 BATCH_SIZE = 8
 # configs/_base_/models/yolov3_d53.py's data preprocessor.
 PREPROCESSOR = dict(mean=[0, 0, 0], std=[255., 255., 255.], bgr_to_rgb=True,
                     pad_size_divisor=32)
-
-
-def mmdet_pipeline(pipeline: Sequence[dict]) -> List[dict]:
-    """Our training ``pipeline`` with mmdet's transforms, the same
-    settings: RandomExpandCropResizeFlip as Expand, MinIoURandomCrop,
-    RandomResize and RandomFlip (those it has), DeferredPhotoMetricDistortion
-    as PhotoMetricDistortion, PackDetInputsChannelsLast as Pad (to the
-    model's ``pad_size_divisor``) and PackDetInputs."""
-    steps = []
-    for step in pipeline:
-        step = dict(step)
-        kind = step.pop('type')
-        if kind == 'RandomExpandCropResizeFlip':
-            steps += [dict(step[key], type=name)
-                      for name, key in GEOMETRIC_STEPS.items()
-                      if step.get(key) is not None]
-        elif kind == 'DeferredPhotoMetricDistortion':
-            steps.append(dict(step, type='PhotoMetricDistortion'))
-        elif kind == 'PackDetInputsChannelsLast':
-            steps += [dict(type='Pad',
-                           size_divisor=PREPROCESSOR['pad_size_divisor']),
-                      dict(step, type='PackDetInputs')]
-        else:
-            steps.append(dict(step, type=kind))
-    return steps
 
 
 def make_pack(dataset: str, frames: int, size: Sequence[int], seed: int,
@@ -255,8 +227,8 @@ def run_pipeline_benchmark(settings: PipelineSettings,
     frame_size = tuple(settings.frame_size or
                        DATASETS_OF[settings.dataset]['size'])
     pipelines = {
-        'mmdet (PNG)': mmdet_pipeline(cfg.train_pipeline),
-        'mmdet (packed)': mmdet_pipeline(cfg.train_pipeline),
+        'mmdet (PNG)': with_mmdet_transforms(cfg.train_pipeline, PREPROCESSOR['pad_size_divisor']),
+        'mmdet (packed)': with_mmdet_transforms(cfg.train_pipeline, PREPROCESSOR['pad_size_divisor']),
         'ours (packed)': cfg.train_pipeline,
     }
     results = dict(

@@ -65,11 +65,11 @@ from yolo_plugin.apis import build_split_dataset, load_config, split_dataset_cfg
 from yolo_plugin.apis.packing import pack_split
 from yolo_plugin.converters import convert_mmdet_state_dict
 from yolo_plugin.datasets.synthetic import make_demo_kitti
+from yolo_plugin.datasets.transforms.pipeline_variants import with_mmdet_transforms
 from yolo_plugin.engine import cpu_has_native_bfloat16
 from yolo_plugin.models.utils import scale_channels
 from yolo_plugin.registry import MODELS
 from yolo_plugin.utils.host_memory import keep_freed_memory_for_reuse, return_freed_memory_to_os
-from .data_pipeline import mmdet_pipeline
 from .profiling import peak_memory, time_in_turns, top_operators
 
 MMDET_YOLOV3_CONFIG = 'mmdet::yolo/yolov3_d53_8xb8-320-273e_coco.py'
@@ -692,8 +692,8 @@ def measure_data_loading(settings: BenchmarkSettings, work_dir: str) -> Tuple[Li
     KITTI's size: from the packed cache (ours) and decoding the PNG files
     (as mmdet's ``LoadImageFromFile``), for the image loading alone and for
     the whole training pipeline (mmdet's side with mmdet's transforms,
-    :func:`~benchmarks.data_pipeline.mmdet_pipeline`); one process, no
-    workers. ``tools/benchmark.py --data-pipeline`` has the details."""
+    ``with_mmdet_transforms`` of ``yolo_plugin.datasets.transforms.pipeline_variants``);
+    one process, no workers. ``tools/benchmark.py --data-pipeline`` has the details."""
     root = make_demo_kitti(osp.join(work_dir, 'kitti'), num_train=settings.data_images,
                            num_val=0, seed=settings.seed, size=KITTI_IMAGE_SIZE, overwrite=True)
     cfg = load_config(settings.data_config)
@@ -705,7 +705,7 @@ def measure_data_loading(settings: BenchmarkSettings, work_dir: str) -> Tuple[Li
             ('image_loading', 'image loading (packed vs PNG)', dataset_cfg.pipeline[:1],
              dataset_cfg.pipeline[:1]),
             ('train_pipeline', "KITTI train pipeline (ours packed vs mmdet's PNG)",
-             dataset_cfg.pipeline, mmdet_pipeline(dataset_cfg.pipeline))):
+             dataset_cfg.pipeline, with_mmdet_transforms(dataset_cfg.pipeline))):
         packed = build_split_dataset(cfg, 'train', pipeline=pipeline, packed_file=pack)
         raw = build_split_dataset(cfg, 'train', pipeline=theirs, packed_file=None)
         times = time_in_turns(dict(ours=lambda: _load_all(packed, settings.seed),

@@ -2,7 +2,7 @@
 # scales and the test-time scales of --tta follow.
 _base_ = '../yolov3_kitti.py'
 # imported after _base_ (mmengine reads a config importing first as a new-style one)
-from yolo_plugin.datasets.transforms.pipeline_scale import rescale_pipeline  # noqa: E402
+from yolo_plugin.datasets.transforms.pipeline_variants import rescale_pipeline  # noqa: E402
 
 img_scale = (1060, 320)
 

@@ -7,22 +7,8 @@
 # DetDataPreprocessor. The same lines over '../yolov3_cityscapes.py' (or any
 # config of ours) give its mmdet form.
 _base_ = '../yolov3_kitti.py'
+# imported after _base_ (mmengine reads a config importing first as a new-style one)
+from yolo_plugin.datasets.transforms.pipeline_variants import with_mmdet_transforms  # noqa: E402,E501
 
-
-def _mmdet_steps(step):
-    """mmdet's transforms for one step of our training pipeline."""
-    if step['type'] == 'RandomExpandCropResizeFlip':
-        kinds = dict(expand='Expand', min_iou_crop='MinIoURandomCrop',
-                     resize='RandomResize', flip='RandomFlip')
-        return [dict(step[key], type=kind) for key, kind in kinds.items()
-                if step.get(key) is not None]
-    if step['type'] == 'DeferredPhotoMetricDistortion':
-        return [dict(step, type='PhotoMetricDistortion')]
-    if step['type'] == 'PackDetInputsChannelsLast':
-        return [dict(type='Pad', size_divisor=32), dict(step, type='PackDetInputs')]
-    return [step]
-
-
-train_dataloader = dict(dataset=dict(
-    pipeline=[s for step in _base_.train_pipeline for s in _mmdet_steps(step)]))
+train_dataloader = dict(dataset=dict(pipeline=with_mmdet_transforms(_base_.train_pipeline)))
 model = dict(data_preprocessor=dict(type='DetDataPreprocessor'))

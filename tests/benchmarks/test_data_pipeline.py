@@ -1,37 +1,9 @@
-"""The data pipeline benchmark: mmdet's side runs mmdet's recipe (the
-transforms our configs stand for, as the ablation config gives them), and
-the tool's --data-pipeline run end to end on a few small frames (no timing
-assertions)."""
+"""The data pipeline benchmark: the tool's --data-pipeline run end to end on
+a few small frames (no timing assertions); its mmdet side is
+with_mmdet_transforms (tests/datasets/transforms/test_pipeline_variants.py)."""
 import json
 import runpy
 import sys
-
-from mmengine.config import Config
-
-from benchmarks.data_pipeline import mmdet_pipeline
-from tests.datasets.transforms.mmdet_reference import DEMO_RECIPE, KITTI_RECIPE
-
-LOADING = [dict(type='LoadImageFromPackOrFile', backend_args=None),
-           dict(type='LoadAnnotations', with_bbox=True)]
-
-
-def test_mmdet_side_is_the_mmdet_recipe():
-    cfg = Config.fromfile('configs/_base_/datasets/kitti.py')
-    assert mmdet_pipeline(cfg.train_pipeline) == LOADING + KITTI_RECIPE + [
-        dict(type='PhotoMetricDistortion'), dict(type='Pad', size_divisor=32),
-        dict(type='PackDetInputs')]
-    demo = Config.fromfile('configs/yolov3_s_kitti_demo.py')
-    assert mmdet_pipeline(demo.train_pipeline)[2:] == DEMO_RECIPE + [
-        dict(type='Pad', size_divisor=32), dict(type='PackDetInputs')]
-
-
-def test_ablation_config_is_the_mmdet_form_of_the_recipe():
-    ours = Config.fromfile('configs/yolov3_kitti.py')
-    theirs = Config.fromfile('configs/ablations/yolov3_kitti_mmdet_pipeline.py')
-    assert theirs.train_dataloader.dataset.pipeline == mmdet_pipeline(
-        ours.train_dataloader.dataset.pipeline)
-    assert theirs.model.data_preprocessor == dict(
-        ours.model.data_preprocessor, type='DetDataPreprocessor')
 
 
 def test_tool_times_both_pipelines(tmp_path, monkeypatch, capsys):

@@ -4,7 +4,7 @@
 # at Cityscapes' scale; evaluation runs on val (test labels are withheld).
 _base_ = ['./kitti.py']
 # imported after _base_ (mmengine reads a config importing first as a new-style one)
-from yolo_plugin.datasets.transforms.pipeline_scale import rescale_pipeline  # noqa: E402
+from yolo_plugin.datasets.transforms.pipeline_variants import rescale_pipeline  # noqa: E402
 
 dataset_type = 'CityscapesGtFineDataset'
 data_root = 'data/cityscapes/'

@@ -1,9 +1,16 @@
-"""rescale_pipeline: every resize step of a pipeline at a new input scale,
-and the configs that inherit a pipeline at another scale with it."""
+"""Pipeline variants for configs: rescale_pipeline (every resize step at a
+new input scale) and with_mmdet_transforms (the same augmentations with
+mmdet's transforms, against the recipe of tests/.../mmdet_reference.py),
+and the configs that use them."""
 import pytest
 from mmengine.config import Config, ConfigDict
 
-from yolo_plugin.datasets.transforms.pipeline_scale import rescale_pipeline
+from yolo_plugin.datasets.transforms.pipeline_variants import (rescale_pipeline,
+                                                              with_mmdet_transforms)
+from .mmdet_reference import DEMO_RECIPE, KITTI_RECIPE
+
+LOADING = [dict(type='LoadImageFromPackOrFile', backend_args=None),
+           dict(type='LoadAnnotations', with_bbox=True)]
 
 PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -57,3 +64,37 @@ def test_configs_inherit_their_pipelines_at_their_scale(path, train_scales, test
     for key in ('val_dataloader', 'test_dataloader'):
         assert resize_scales(cfg[key].dataset.pipeline) == [test_scale]
     assert 'rescale_pipeline' not in cfg  # the function stays out of the config
+
+
+def test_mmdet_transforms_are_the_mmdet_recipe():
+    cfg = Config.fromfile('configs/_base_/datasets/kitti.py')
+    assert with_mmdet_transforms(cfg.train_pipeline) == LOADING + KITTI_RECIPE + [
+        dict(type='PhotoMetricDistortion'), dict(type='Pad', size_divisor=32),
+        dict(type='PackDetInputs')]
+    assert with_mmdet_transforms(cfg.train_pipeline, pad_size_divisor=64)[-2] == dict(
+        type='Pad', size_divisor=64)
+    demo = Config.fromfile('configs/yolov3_s_kitti_demo.py')
+    assert with_mmdet_transforms(demo.train_pipeline)[2:] == DEMO_RECIPE + [
+        dict(type='Pad', size_divisor=32), dict(type='PackDetInputs')]
+
+
+def test_mmdet_transforms_keep_each_steps_settings():
+    meta_keys = ('img_id', 'img_path', 'scale_factor')
+    steps = with_mmdet_transforms([
+        dict(type='RandomExpandCropResizeFlip', resize=dict(scale=(416, 128), keep_ratio=True),
+             flip=None),
+        dict(type='DeferredPhotoMetricDistortion', brightness_delta=16, hue_delta=9),
+        dict(type='PackDetInputsChannelsLast', meta_keys=meta_keys)])
+    assert steps == [dict(type='RandomResize', scale=(416, 128), keep_ratio=True),
+                     dict(type='PhotoMetricDistortion', brightness_delta=16, hue_delta=9),
+                     dict(type='Pad', size_divisor=32),
+                     dict(type='PackDetInputs', meta_keys=meta_keys)]
+
+
+def test_ablation_config_is_the_mmdet_form_of_the_recipe():
+    ours = Config.fromfile('configs/yolov3_kitti.py')
+    theirs = Config.fromfile('configs/ablations/yolov3_kitti_mmdet_pipeline.py')
+    assert theirs.train_dataloader.dataset.pipeline == with_mmdet_transforms(
+        ours.train_dataloader.dataset.pipeline)
+    assert theirs.model.data_preprocessor == dict(
+        ours.model.data_preprocessor, type='DetDataPreprocessor')
