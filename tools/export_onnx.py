@@ -10,8 +10,7 @@ import argparse
 import os.path as osp
 from typing import Optional, Sequence
 
-from mmengine.config import DictAction
-
+from yolo_plugin.cli_args import add_cfg_options
 from yolo_plugin.deploy.export import (DEFAULT_OPSET, ExportError, export_onnx,
                                        quantize_int8, training_images)
 
@@ -31,8 +30,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='also write a statically quantised copy, OUT with .int8.onnx')
     parser.add_argument('--calib-images', type=int, default=100,
                         help='training images that calibrate the int8 ranges')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys')
+    add_cfg_options(parser, example='model.test_cfg.score_thr=0.3')
     return parser.parse_args(argv)
 
 
