@@ -21,10 +21,9 @@ import numpy as np
 import torch
 from mmdet.structures import DetDataSample
 
-from yolo_plugin.apis import load_config, load_detector
+from yolo_plugin.apis import build_detector, load_config, load_detector
 from yolo_plugin.deploy.export import export_onnx, quantize_int8, training_images
 from yolo_plugin.deploy.onnx_runner import ONNXDetector, to_input
-from yolo_plugin.registry import MODELS
 from .profiling import conv_flops, matmul_rate, time_in_turns
 from .yolov3_vs_mmdet import BenchmarkSettings, build_models, quiet_mmengine
 
@@ -107,7 +106,7 @@ def prepare_weights(name: str, model: DeployModel, settings: DeploySettings,
     else:
         torch.manual_seed(settings.seed)
         with quiet_mmengine():
-            ours = MODELS.build(load_config(model.config).model)
+            ours = build_detector(load_config(model.config))
         ours.init_weights()
     torch.save(dict(state_dict=ours.state_dict()), checkpoint)
     return checkpoint, mmdet_model
