@@ -164,7 +164,13 @@ class ONNXDetector:
         providers: ONNX Runtime execution providers, default the CPU's.
         num_threads: intra-op threads; 0 lets ONNX Runtime choose.
         batch_size: images a run for a model exported with
-            ``--dynamic-batch`` (a fixed-batch model runs its own batch).
+            ``--dynamic-batch`` (a model exported without it runs one at a
+            time).
+
+    Raises:
+        ValueError: a model without the export's metadata, or with a fixed
+            batch other than 1 (``tools/export_onnx.py`` writes 1 or a
+            dynamic batch).
     """
 
     def __init__(self, onnx_file: str, providers: Sequence[str] = ('CPUExecutionProvider', ),
@@ -177,11 +183,13 @@ class ONNXDetector:
         record = read_export_record(self.session, onnx_file)
         graph_input = self.session.get_inputs()[0]
         batch, _, input_h, input_w = graph_input.shape
+        if isinstance(batch, int) and batch != 1:
+            raise ValueError(f'{onnx_file} has a fixed batch of {batch}; '
+                             'tools/export_onnx.py writes 1 or, with --dynamic-batch, any')
         self.input_name = graph_input.name
-        self.fixed_batch = isinstance(batch, int)
-        self.batch_size = batch if self.fixed_batch else batch_size
+        self.batch_size = 1 if isinstance(batch, int) else batch_size
         self.classes: List[str] = record['classes']
-        self.clip_to_image: bool = record['test_cfg'].get('clip_to_image', False)
+        self.clip_to_image: bool = record['test_cfg']['clip_to_image']
         self.preprocess = Preprocess.from_json(record['preprocess'], (input_h, input_w))
 
     def __call__(self, images: Sequence[np.ndarray]) -> List[Detections]:
@@ -197,14 +205,10 @@ class ONNXDetector:
         of the input size, in batches of ``batch_size``."""
         results = []
         for start in range(0, len(inputs), self.batch_size):
-            chunk = list(inputs[start:start + self.batch_size])
-            count = len(chunk)
-            if self.fixed_batch:
-                chunk += chunk[-1:] * (self.batch_size - count)
             num_dets, boxes, scores, labels = self.session.run(
-                None, {self.input_name: to_input(chunk)})
+                None, {self.input_name: to_input(inputs[start:start + self.batch_size])})
             results += [Detections(boxes[index, :num], scores[index, :num], labels[index, :num])
-                        for index, num in enumerate(num_dets[:count].tolist())]
+                        for index, num in enumerate(num_dets.tolist())]
         return results
 
     def to_image_pixels(self, dets: Detections, image_hw: Tuple[int, int],
