@@ -22,7 +22,8 @@ import torch
 from mmdet.structures import DetDataSample
 
 from yolo_plugin.apis import build_detector, load_config, load_detector
-from yolo_plugin.deploy.export import export_onnx, quantize_int8, training_images
+from yolo_plugin.deploy.export import export_onnx
+from yolo_plugin.deploy.quantize import quantize_int8, training_images
 from yolo_plugin.deploy.onnx_runner import ONNXDetector, to_input
 from .profiling import conv_flops, matmul_rate, time_in_turns
 from .yolov3_vs_mmdet import BenchmarkSettings, build_models, quiet_mmengine

@@ -11,8 +11,9 @@ import os.path as osp
 from typing import Optional, Sequence
 
 from yolo_plugin.cli_args import add_cfg_options
-from yolo_plugin.deploy.export import (DEFAULT_OPSET, ExportError, export_onnx,
-                                       quantize_int8, training_images)
+from yolo_plugin.deploy.export import DEFAULT_OPSET, export_onnx
+from yolo_plugin.deploy.postprocess import ExportError
+from yolo_plugin.deploy.quantize import quantize_int8, training_images
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

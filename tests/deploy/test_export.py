@@ -9,8 +9,8 @@ import pytest
 onnx = pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
 ort = pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
 
-from yolo_plugin.deploy.export import (ExportError, PostprocessSettings,  # noqa: E402
-                                       export_onnx, exportable_head)
+from yolo_plugin.deploy.export import export_onnx, exportable_head  # noqa: E402
+from yolo_plugin.deploy.postprocess import ExportError  # noqa: E402
 from yolo_plugin.deploy.onnx_runner import (METADATA_KEY, Preprocess, letterbox,  # noqa: E402
                                             read_image, to_input)
 from .conftest import DYNAMIC_TEST_CFG, STATIC_TEST_CFG  # noqa: E402
@@ -110,20 +110,6 @@ def test_head_subclasses():
                                      dict(predict_by_feat=head_type.predict_by_feat))
     with pytest.raises(ExportError, match='my_config.py: model.bbox_head of type OwnPredictHead'):
         exportable_head(model, 'my_config.py')
-
-
-@pytest.mark.parametrize('test_cfg, message', [
-    (dict(max_per_img=-1), 'max_per_img must be a positive int'),
-    (dict(nms=dict(type='nms')), 'test_cfg.nms has no iou_threshold'),
-    (None, 'model.test_cfg is missing')], ids=['max_per_img', 'nms', 'none'])
-def test_refuses_test_cfg(test_cfg, message):
-    with pytest.raises(ExportError, match=message):
-        PostprocessSettings.from_test_cfg(test_cfg, 'my_config.py')
-
-
-def test_warns_min_bbox_size_in_input_pixels():
-    with pytest.warns(UserWarning, match='min_bbox_size=8 is applied in input pixels'):
-        PostprocessSettings.from_test_cfg(dict(min_bbox_size=8), 'my_config.py')
 
 
 @pytest.mark.parametrize('kwargs, message', [

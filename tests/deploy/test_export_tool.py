@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
 pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
 
-from yolo_plugin.deploy import export  # noqa: E402
+from yolo_plugin.deploy import export, quantize  # noqa: E402
+from yolo_plugin.deploy.postprocess import ExportError  # noqa: E402
 from .pytorch_reference import DEMO_CONFIG  # noqa: E402
 
 TOOL = 'tools/export_onnx.py'
@@ -26,7 +27,7 @@ def run_tool(monkeypatch, *argv) -> dict:
         return args[1]
 
     monkeypatch.setattr(export, 'export_onnx', fake_export)
-    monkeypatch.setattr(export, 'quantize_int8', fake_quantize)
+    monkeypatch.setattr(quantize, 'quantize_int8', fake_quantize)
     monkeypatch.setattr(sys, 'argv', [TOOL, *argv])
     runpy.run_path(TOOL, run_name='__main__')
     return calls
@@ -53,7 +54,7 @@ def test_quantize_flags(monkeypatch, demo_kitti_root):
 
 def test_refusal_is_a_message(monkeypatch):
     def refuse(*args, **kwargs):
-        raise export.ExportError('configs/x.py: test_cfg.candidate_score must be ...')
+        raise ExportError('configs/x.py: test_cfg.candidate_score must be ...')
 
     monkeypatch.setattr(export, 'export_onnx', refuse)
     monkeypatch.setattr(sys, 'argv', [TOOL, DEMO_CONFIG, 'model.pth', 'model.onnx'])

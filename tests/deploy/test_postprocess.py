@@ -9,8 +9,8 @@ from mmengine.config import ConfigDict
 pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
 ort = pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
 
-from yolo_plugin.deploy.export import (OUTPUT_NAMES, RAW_NAMES,  # noqa: E402
-                                       PostprocessSettings, postprocess_model)
+from yolo_plugin.deploy.postprocess import (OUTPUT_NAMES, RAW_NAMES, ExportError,  # noqa: E402
+                                            PostprocessSettings, postprocess_model)
 from .pytorch_reference import INPUT_SIZE, compare_detections, random_demo_model  # noqa: E402
 
 NUM_IMAGES = 3
@@ -107,3 +107,73 @@ def test_the_cases_bind(head_outputs):
     assert max(counts['score, nms_pre below max_per_img (padded rows)']) < 100
     assert counts['no candidate'] == [0] * NUM_IMAGES
     assert min(min(per_img) for name, per_img in counts.items() if name != 'no candidate') > 0
+
+
+@pytest.mark.parametrize('test_cfg, message', [
+    (dict(max_per_img=-1), 'max_per_img must be a positive int'),
+    (dict(nms=dict(type='nms')), 'test_cfg.nms has no iou_threshold'),
+    (None, 'model.test_cfg is missing')], ids=['max_per_img', 'nms', 'none'])
+def test_refuses_test_cfg(test_cfg, message):
+    with pytest.raises(ExportError, match=message):
+        PostprocessSettings.from_test_cfg(test_cfg, 'my_config.py')
+
+
+def test_warns_min_bbox_size_in_input_pixels():
+    with pytest.warns(UserWarning, match='min_bbox_size=8 is applied in input pixels'):
+        PostprocessSettings.from_test_cfg(dict(min_bbox_size=8), 'my_config.py')
+
+
+def boundary_outputs(num_priors: int, num_classes: int):
+    """Decoded outputs of one image whose few live pairs sit exactly on the
+    thresholds of ``BOUNDARY_CFGS`` (values exact in float32), far apart so
+    that NMS keeps each: ``(boxes, objectness, class_prob)`` arrays."""
+    boxes = np.zeros((1, num_priors, 4), np.float32)
+    objectness = np.zeros((1, num_priors), np.float32)
+    class_prob = np.zeros((1, num_priors, num_classes), np.float32)
+    live = [  # prior, x1, width, height, objectness, class, class probability
+        (10, 0, 40, 40, 1.0, 0, 0.25),  # class_prob == score_thr: no candidate
+        (20, 50, 40, 40, 0.5, 1, 0.75),  # objectness == conf_thr: a candidate
+        (30, 100, 16, 40, 1.0, 0, 0.75),  # width == min_bbox_size: no candidate
+        (40, 150, 40, 16.5, 1.0, 2, 0.75),  # height just above it: a candidate
+        (50, 200, 40, 40, 0.5, 0, 0.5),  # 'score': 0.25 == score_thr, no candidate
+        (60, 250, 40, 40, 0.4375, 1, 1.0),  # objectness just below conf_thr
+    ]
+    for prior, x1, width, height, obj, label, prob in live:
+        boxes[0, prior] = [x1, 8, x1 + width, 8 + height]
+        objectness[0, prior] = obj
+        class_prob[0, prior, label] = prob
+    return boxes, objectness, class_prob
+
+
+BOUNDARY_CFGS = {
+    # detections: priors 20, 40, 50
+    'class_prob': (dict(conf_thr=0.5, score_thr=0.25, min_bbox_size=16, nms=IOU), 3),
+    # priors 20, 40, 60
+    'score': (dict(candidate_score='score', score_thr=0.25, min_bbox_size=16, nms=IOU), 3),
+    # priors 20, 30, 40, 60
+    'score, no size check': (dict(candidate_score='score', score_thr=0.25, nms=IOU), 4),
+}
+
+
+@pytest.mark.filterwarnings('ignore:.*min_bbox_size=16 is applied in input pixels')
+@pytest.mark.parametrize('name', list(BOUNDARY_CFGS))
+def test_thresholds_at_their_boundaries_equal_predict_by_feat(head_outputs, monkeypatch, name):
+    """Scores, objectness and sizes exactly at ``score_thr``, ``conf_thr``
+    and ``min_bbox_size``: the graph's comparisons are predict_by_feat's
+    (score above score_thr, objectness at least conf_thr, width and height
+    above min_bbox_size)."""
+    head, pred_maps, decoded = head_outputs
+    test_cfg, count = BOUNDARY_CFGS[name]
+    crafted = boundary_outputs(decoded[0].shape[1], head.num_classes)
+    monkeypatch.setattr(head, 'decode_by_feat',
+                        lambda *args: tuple(torch.from_numpy(array) for array in crafted))
+    maps = [pred_map[:1] for pred_map in pred_maps]
+    with torch.no_grad():
+        (expected, ) = head.predict_by_feat(maps, [dict(img_shape=INPUT_SIZE)],
+                                            cfg=ConfigDict(test_cfg))
+    out = run_postprocess(test_cfg, crafted, head.num_classes)
+    assert len(expected) == int(out['num_dets'][0]) == count
+    compare_detections(dict(boxes=expected.bboxes.numpy(), scores=expected.scores.numpy(),
+                            labels=expected.labels.numpy()),
+                       {key: out[key][0, :count] for key in ('boxes', 'scores', 'labels')},
+                       box_tol=1e-6, score_tol=1e-7)

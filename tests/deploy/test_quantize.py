@@ -9,8 +9,8 @@ import pytest
 onnx = pytest.importorskip('onnx', reason='the deploy extra: pip install -e .[deploy]')
 pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[deploy]')
 
-from yolo_plugin.deploy.export import (fp32_tail_nodes, quantize_int8,  # noqa: E402
-                                       training_images)
+from yolo_plugin.deploy.quantize import (fp32_tail_nodes, quantize_int8,  # noqa: E402
+                                         training_images)
 from yolo_plugin.deploy.onnx_runner import METADATA_KEY, ONNXDetector, read_image  # noqa: E402
 from .pytorch_reference import DEMO_CONFIG, box_iou  # noqa: E402
 

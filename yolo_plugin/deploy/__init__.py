@@ -1,7 +1,8 @@
 """Deployment outside PyTorch (docs/deployment.md).
 
 - :mod:`yolo_plugin.deploy.export`: torch -> one ONNX graph with the
-  post-processing inside, and its int8 quantisation (needs the training
+  post-processing of :mod:`yolo_plugin.deploy.postprocess` inside;
+  :mod:`yolo_plugin.deploy.quantize`: its int8 copy (both need the training
   stack plus ``onnx`` and ``onnxruntime``).
 - :mod:`yolo_plugin.deploy.onnx_runner`: runs an exported model with numpy,
   OpenCV and ONNX Runtime only; a standalone file.
