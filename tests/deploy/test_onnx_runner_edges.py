@@ -4,6 +4,7 @@ a pad value, scales that are not multiples of 32, a portrait scale), the
 session settings, clipping to the image, the refusals and the script."""
 import json
 import math
+import re
 
 import cv2
 import numpy as np
@@ -190,3 +191,15 @@ def test_script_prints_detections_at_or_above_the_threshold(dynamic_export, tmp_
                 for box, score, label in zip(dets.boxes[kept], dets.scores[kept],
                                              dets.labels[kept])])
     assert len(json.loads(lines[0])['detections']) >= 4  # the last run: down to scores[3]
+
+
+def test_script_help_names_its_arguments(monkeypatch, capsys):
+    monkeypatch.setattr('sys.argv', ['onnx_runner.py', '--help'])
+    with pytest.raises(SystemExit) as exit_info:
+        onnx_runner.main()
+    assert exit_info.value.code == 0
+    text = ' '.join(capsys.readouterr().out.split())  # argparse wraps the lines
+    for line in ('Detect objects with an exported model; one JSON line an image.',
+                 'model .onnx file written by tools/export_onnx.py', 'images image files',
+                 '--score-thr SCORE_THR list detections scoring at least this'):
+        assert re.search(rf'(^|\s){re.escape(line)}(\s|$)', text), line

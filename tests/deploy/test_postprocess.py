@@ -31,6 +31,8 @@ TEST_CFGS = {
     'score, nms_pre below max_per_img (padded rows)': dict(
         candidate_score='score', nms_pre=40, nms=IOU, max_per_img=100),
     'no candidate': dict(candidate_score='score', score_thr=0.9999, nms=IOU, max_per_img=10),
+    'score, nms_pre 1 (the best pair)': dict(candidate_score='score', nms_pre=1, nms=IOU),
+    'nms_pre 0 (all pairs)': dict(nms_pre=0, score_thr=0.3, nms=IOU),
 }
 
 
@@ -66,7 +68,9 @@ def test_postprocess_equals_predict_by_feat(head_outputs, name):
     out = run_postprocess(test_cfg, decoded, head.num_classes)
 
     max_per_img = test_cfg.get('max_per_img', 100)
+    assert out['num_dets'].shape == (NUM_IMAGES, )
     assert out['boxes'].shape == (NUM_IMAGES, max_per_img, 4)
+    assert out['scores'].shape == out['labels'].shape == (NUM_IMAGES, max_per_img)
     for index, pred in enumerate(expected):
         count = int(out['num_dets'][index])
         actual = {key: out[key][index, :count] for key in ('boxes', 'scores', 'labels')}
@@ -110,17 +114,75 @@ def test_the_cases_bind(head_outputs):
 
 
 @pytest.mark.parametrize('test_cfg, message', [
-    (dict(max_per_img=-1), 'max_per_img must be a positive int'),
-    (dict(nms=dict(type='nms')), 'test_cfg.nms has no iou_threshold'),
-    (None, 'model.test_cfg is missing')], ids=['max_per_img', 'nms', 'none'])
+    (dict(max_per_img=0), 'my_config.py: test_cfg.max_per_img must be a positive int to export '
+     '(the outputs have that many rows), got 0'),
+    (dict(max_per_img=10.0), 'my_config.py: test_cfg.max_per_img must be a positive int to '
+     'export (the outputs have that many rows), got 10.0'),
+    (dict(nms=dict(type='nms')), 'my_config.py: test_cfg.nms has no iou_threshold'),
+    (dict(candidate_score='objectness'), "my_config.py: test_cfg.candidate_score must be one "
+     "of ('class_prob', 'score') to export, got 'objectness'"),
+    (None, 'my_config.py: model.test_cfg is missing; the exported graph applies its '
+     'thresholds, nms and max_per_img')],
+    ids=['max_per_img', 'max_per_img float', 'nms', 'candidate_score', 'none'])
 def test_refuses_test_cfg(test_cfg, message):
-    with pytest.raises(ExportError, match=message):
+    with pytest.raises(ExportError) as error:
         PostprocessSettings.from_test_cfg(test_cfg, 'my_config.py')
+    assert str(error.value) == message
 
 
+def test_settings_of_a_test_cfg():
+    """Keys as predict_by_feat reads them: max_per_img 1 is allowed, the
+    IoU threshold is nms's (a top-level ``iou_threshold`` means nothing to
+    predict_by_feat), unknown keys are passed over."""
+    settings = PostprocessSettings.from_test_cfg(
+        dict(max_per_img=1, iou_threshold=0.9, nms=dict(type='nms', iou_threshold=0.5),
+             score_thr=0.2, nms_pre=7, conf_thr=0.1, candidate_score='score',
+             clip_to_image=True, min_bbox_size=0, rescale=True), 'my_config.py')
+    assert settings == PostprocessSettings(
+        candidate_score='score', conf_thr=0.1, score_thr=0.2, nms_pre=7, min_bbox_size=0,
+        clip_to_image=True, iou_threshold=0.5, max_per_img=1)
+    assert PostprocessSettings.from_test_cfg({}, 'x.py') == PostprocessSettings()
+
+
+@pytest.mark.filterwarnings('error')
 def test_warns_min_bbox_size_in_input_pixels():
-    with pytest.warns(UserWarning, match='min_bbox_size=8 is applied in input pixels'):
-        PostprocessSettings.from_test_cfg(dict(min_bbox_size=8), 'my_config.py')
+    """Only a size check above 0 depends on the pixels it is counted in."""
+    for min_bbox_size in (-1, 0):
+        PostprocessSettings.from_test_cfg(dict(min_bbox_size=min_bbox_size), 'my_config.py')
+    with pytest.warns(UserWarning) as record:
+        PostprocessSettings.from_test_cfg(dict(min_bbox_size=0.5), 'my_config.py')
+    assert [str(warning.message) for warning in record] == [
+        'my_config.py: test_cfg.min_bbox_size=0.5 is applied in input pixels inside the graph '
+        '(PyTorch: in original-image pixels)']
+
+
+def dims(value_info) -> list:
+    return [dim.dim_param or dim.dim_value for dim in value_info.type.tensor_type.shape.dim]
+
+
+@pytest.mark.parametrize('dynamic_batch', [True, False])
+def test_postprocess_model_interface(dynamic_batch):
+    """The declared inputs and outputs of docs/deployment.md, the opset and
+    IR version asked for, a named node each."""
+    from onnx import TensorProto
+    settings = PostprocessSettings(iou_threshold=0.5, max_per_img=30)
+    model = postprocess_model(settings, 700, 3, INPUT_SIZE, dynamic_batch, opset=19,
+                              ir_version=9)
+    batch = 'batch' if dynamic_batch else 1
+    graph = model.graph
+    float32, int64 = TensorProto.FLOAT, TensorProto.INT64
+    assert [(value.name, value.type.tensor_type.elem_type, dims(value))
+            for value in graph.input] == [
+        ('raw_boxes', float32, [batch, 700, 4]), ('raw_objectness', float32, [batch, 700]),
+        ('raw_class_prob', float32, [batch, 700, 3])]
+    assert [(value.name, value.type.tensor_type.elem_type, dims(value))
+            for value in graph.output] == [
+        ('num_dets', int64, [batch]), ('boxes', float32, [batch, 30, 4]),
+        ('scores', float32, [batch, 30]), ('labels', int64, [batch, 30])]
+    assert [(entry.domain, entry.version) for entry in model.opset_import] == [('', 19)]
+    assert model.ir_version == 9 and graph.name == 'postprocess'
+    names = [node.name for node in graph.node]
+    assert all(name.startswith('post/') for name in names) and len(set(names)) == len(names)
 
 
 def boundary_outputs(num_priors: int, num_classes: int):
