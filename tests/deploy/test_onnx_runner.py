@@ -118,18 +118,6 @@ def test_portrait_image_is_fitted_inside_the_input():
     assert boxed.scale_factor == (39 / 188, 128 / 621)
 
 
-def test_refuses_a_model_it_did_not_export(tmp_path):
-    import onnx
-    from onnx import TensorProto, helper
-    graph = helper.make_graph(
-        [helper.make_node('Identity', ['images'], ['boxes'])], 'plain',
-        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 32, 32])],
-        [helper.make_tensor_value_info('boxes', TensorProto.FLOAT, [1, 3, 32, 32])])
-    onnx.save(helper.make_model(graph, ir_version=10), str(tmp_path / 'plain.onnx'))
-    with pytest.raises(ValueError, match="plain.onnx has no 'yolo_plugin' metadata"):
-        ONNXDetector(str(tmp_path / 'plain.onnx'))
-
-
 def run_python(code: str) -> str:
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                             timeout=120)
