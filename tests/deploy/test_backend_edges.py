@@ -10,6 +10,7 @@ pytest.importorskip('onnxruntime', reason='the deploy extra: pip install -e .[de
 from mmdet.models.data_preprocessors import DetDataPreprocessor  # noqa: E402
 from mmdet.structures import DetDataSample  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
 
 from yolo_plugin.apis.config import split_dataset_cfg  # noqa: E402
 from yolo_plugin.deploy.backend import (ONNXRuntimeDetector, load_onnx_detector,  # noqa: E402
@@ -97,3 +98,19 @@ def test_load_onnx_detector(dynamic_export):
         'test_dataloader.dataset.metainfo': dict(classes=('Van', 'Truck', 'Tram'))})
     assert model.detector.batch_size == 3
     assert model.dataset_meta == dict(classes=['Car', 'Pedestrian', 'Cyclist'])
+
+
+@pytest.mark.parametrize('scope', [None, 'mmdet'])
+def test_load_onnx_detector_enters_the_config_scope(dynamic_export, scope):
+    """The inference API builds the test pipeline in the current scope: the
+    config's ``default_scope``, ``yolo_plugin`` for a config without one."""
+    cfg = demo_config()
+    cfg.test_dataloader.dataset.type = 'yolo_plugin.KittiDataset'
+    if scope is None:
+        cfg = Config({key: value for key, value in cfg.items() if key != 'default_scope'})
+    else:
+        cfg.default_scope = scope
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        model = load_onnx_detector(cfg, dynamic_export)
+        assert DefaultScope.get_current_instance().scope_name == (scope or 'yolo_plugin')
+    assert list(model.dataset_meta['classes']) == ['Car', 'Pedestrian', 'Cyclist']

@@ -4,7 +4,7 @@ of the config's test pipeline and returns ``DetDataSample`` predictions in
 original-image pixels, so that the config's evaluator, the visualizer and
 the inference API run on it unchanged (mmdeploy's backend models, in small).
 """
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import torch
 from mmdet.structures import DetDataSample
@@ -88,7 +88,7 @@ def use_onnx_model(cfg: Config, onnx_file: str, batch_size: int = 8) -> None:
     cfg.get('default_hooks', {}).pop('ema', None)
 
 
-def load_onnx_detector(config: str, onnx_file: str,
+def load_onnx_detector(config: Union[str, Config], onnx_file: str,
                        cfg_options: Optional[dict] = None,
                        batch_size: int = 8) -> ONNXRuntimeDetector:
     """:func:`yolo_plugin.apis.load_detector` for an exported model: the
