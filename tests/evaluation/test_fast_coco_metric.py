@@ -1,19 +1,14 @@
 """FastCocoMetric against pycocotools run on the same input, its crowd
 handling of ignored instances, and the demo Cityscapes set."""
-import json
-
 import numpy as np
 import pytest
 from mmdet.evaluation import CocoMetric
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from yolo_plugin.evaluation import FastCocoMetric
 from yolo_plugin.evaluation.functional import STAT_NAMES
+from .coco_reference import CLASSES, pycocotools_eval, random_images
 from .samples import (data_list_of, data_sample, perfect_detections,
-                      perturbed_detections, random_image, samples_for)
-
-CLASSES = ('car', 'person', 'bike')
+                      perturbed_detections, samples_for)
 
 
 def _run(metric, samples, classes=CLASSES):
@@ -22,82 +17,13 @@ def _run(metric, samples, classes=CLASSES):
     return metric.compute_metrics(metric.results)
 
 
-def _random_images(seed, num_images=40):
-    """Ground truth with labelled, crowd (ignore_flag=1) and unlabelled
-    (-1) instances; up to 400 detections an image, so that AP at 100 and
-    1000 max detections (per image and class) differ."""
-    rng = np.random.default_rng(seed)
-    infos, dets = [], []
-    for i in range(num_images):
-        instances, det = random_image(rng, len(CLASSES), 9, 400, 400.,
-                                      (4., 150.), 8.)
-        infos.append(
-            dict(
-                img_id=3 * i + 1,
-                img_path=f'{i}.png',
-                height=600,
-                width=600,
-                instances=instances))
-        dets.append(det)
-    return infos, dets
-
-
-def _pycocotools_reference(infos, dets, tmp_path):
-    """pycocotools from a json file, ignored instances written as crowd
-    annotations by this test's own loop; returns the COCOeval."""
-    annotations = []
-    for info in infos:
-        for inst in info['instances']:
-            x1, y1, x2, y2 = inst['bbox']
-            label = inst['bbox_label']
-            for category in ([label] if label >= 0 else range(len(CLASSES))):
-                annotations.append(
-                    dict(
-                        id=len(annotations) + 1,
-                        image_id=info['img_id'],
-                        category_id=category,
-                        bbox=[x1, y1, x2 - x1, y2 - y1],
-                        area=(x2 - x1) * (y2 - y1),
-                        iscrowd=int(inst['ignore_flag'] or label < 0)))
-    path = tmp_path / 'gt.json'
-    path.write_text(
-        json.dumps(
-            dict(
-                images=[
-                    dict(id=i['img_id'], width=i['width'], height=i['height'])
-                    for i in infos
-                ],
-                categories=[dict(id=k, name=n) for k, n in enumerate(CLASSES)],
-                annotations=annotations)))
-    coco_gt = COCO(str(path))
-    results = [
-        dict(
-            image_id=info['img_id'],
-            category_id=int(label),
-            bbox=[
-                float(b[0]),
-                float(b[1]),
-                float(b[2] - b[0]),
-                float(b[3] - b[1])
-            ],
-            score=float(score)) for info, det in zip(infos, dets)
-        for b, score, label in zip(det['bboxes'], det['scores'], det['labels'])
-    ]
-    coco_eval = COCOeval(coco_gt, coco_gt.loadRes(results), 'bbox')
-    coco_eval.params.maxDets = [100, 300, 1000]
-    coco_eval.evaluate()
-    coco_eval.accumulate()
-    coco_eval.summarize()
-    return coco_eval
-
-
 @pytest.mark.parametrize('backend', ['faster_coco_eval', 'pycocotools'])
 def test_all_12_stats_equal_pycocotools(backend, tmp_path):
-    infos, dets = _random_images(seed=0)
+    infos, dets = random_images(seed=0)
     metrics = _run(
         FastCocoMetric(backend=backend, metric_items=list(STAT_NAMES)),
         samples_for(infos, dets))
-    reference = _pycocotools_reference(infos, dets, tmp_path)
+    reference = pycocotools_eval(infos, dets, tmp_path)
     ours = np.array([metrics[f'bbox_{name}'] for name in STAT_NAMES])
     np.testing.assert_allclose(ours, reference.stats, rtol=0, atol=1e-9)
     # pycocotools' mAP is at 100 detections, which here is not all of them.
