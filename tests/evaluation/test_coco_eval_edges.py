@@ -61,6 +61,8 @@ def test_ground_truth_dict():
                  area=bbox[2] * bbox[3], iscrowd=crowd)
             for i, (image, category, bbox, crowd) in enumerate(expected_annotations)
         ])
+    for ann in coco_ground_truth(gts, num_classes=2)['annotations']:
+        assert all(type(ann[key]) is int for key in ('id', 'image_id', 'category_id', 'iscrowd'))
 
 
 def test_ground_truth_refusals():
@@ -115,6 +117,14 @@ def test_defaults_are_cocos_and_pycocotools_numbers(tmp_path, capsys):
         evaluate_coco_bbox(dict(images=[], categories=[], annotations=[]), [],
                            max_dets=(100, 300))
     assert str(error.value) == 'max_dets needs three values, got (100, 300)'
+    with pytest.raises(ValueError) as error:
+        evaluate_coco_bbox(dict(images=[], categories=[], annotations=[]), [], backend='coco')
+    assert str(error.value) == ("backend must be one of ('faster_coco_eval', 'pycocotools'), "
+                                "got 'coco'")
+    with pytest.raises(ValueError) as error:
+        FastCocoMetric(ann_file='instances_val.json')
+    assert str(error.value) == ('FastCocoMetric evaluates the ground truth of the data samples; '
+                                "for an annotation file use mmdet's CocoMetric")
 
 
 @pytest.mark.parametrize('backend', ['faster_coco_eval', 'pycocotools'])

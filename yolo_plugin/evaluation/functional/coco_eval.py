@@ -153,12 +153,8 @@ def evaluate_coco_bbox(
     if iou_thrs is None:
         iou_thrs = np.linspace(.5, .95, 10)
     coco_gt = _coco_api(coco_cls, gt_dataset)
-    coco_dt = _coco_api(
-        coco_cls,
-        dict(
-            images=gt_dataset['images'],
-            categories=gt_dataset['categories'],
-            annotations=detections))
+    # The evaluation reads images and categories from the ground truth.
+    coco_dt = _coco_api(coco_cls, dict(annotations=detections))
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints
         evaluator = eval_cls(coco_gt, coco_dt, 'bbox', **eval_kwargs)
         evaluator.params.catIds = [c['id'] for c in gt_dataset['categories']]
@@ -220,9 +216,9 @@ def summarize_coco(precision: np.ndarray, recall: np.ndarray,
     def ar(area=0, max_det_index=2):
         return mean(recall[..., area, max_det_index])
 
-    at_100 = [i for i, n in enumerate(max_dets) if n == 100]
+    at_100 = [i for i, n in enumerate(max_dets) if n == 100]  # [] -> -1
     return np.array([
-        ap(max_det_index=at_100) if at_100 else -1.,
+        ap(max_det_index=at_100),
         ap(iou=.5),
         ap(iou=.75),
         ap(area=1),
