@@ -422,11 +422,9 @@ class RandomExpandCropResizeFlip(BaseTransform):
         # The window in image pixels; parts outside the image show fill.
         x0, x1 = x0 - offset_x, x1 - offset_x
         y0, y1 = y0 - offset_y, y1 - offset_y
-        # Clamped to the image: a window wholly left of or above it sees
-        # nothing (a negative end would index from the image's far side).
-        top, bottom = np.clip((y0, y1), 0, img_h)
-        left, right = np.clip((x0, x1), 0, img_w)
-        visible = img[top:bottom, left:right]
+        # Ends left of or above the image are 0, not indices from its far
+        # side; numpy stops ends past it at its size.
+        visible = img[max(y0, 0):max(y1, 0), max(x0, 0):max(x1, 0)]
         border = (max(-y0, 0), max(y1 - img_h, 0), max(-x0, 0),
                   max(x1 - img_w, 0))
         if not any(border):

@@ -147,7 +147,7 @@ def evaluate_coco_bbox(
         max_dets: three max detections an image (pycocotools' summary reads
             AR at each, AP at 100 and at the last).
     """
-    coco_cls, eval_cls, eval_kwargs = _backend(backend)
+    coco_cls, eval_cls = _backend(backend)
     if len(max_dets) != 3:
         raise ValueError(f'max_dets needs three values, got {max_dets}')
     if iou_thrs is None:
@@ -155,8 +155,8 @@ def evaluate_coco_bbox(
     coco_gt = _coco_api(coco_cls, gt_dataset)
     # The evaluation reads images and categories from the ground truth.
     coco_dt = _coco_api(coco_cls, dict(annotations=detections))
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints
-        evaluator = eval_cls(coco_gt, coco_dt, 'bbox', **eval_kwargs)
+    with contextlib.redirect_stdout(io.StringIO()):  # both backends print
+        evaluator = eval_cls(coco_gt, coco_dt, 'bbox')
         evaluator.params.catIds = [c['id'] for c in gt_dataset['categories']]
         evaluator.params.imgIds = [img['id'] for img in gt_dataset['images']]
         evaluator.params.maxDets = list(max_dets)
@@ -177,16 +177,12 @@ def evaluate_coco_bbox(
 def _backend(name: str):
     if name == 'faster_coco_eval':
         from faster_coco_eval import COCO, COCOeval_faster
-        return COCO, COCOeval_faster, dict(print_function=_quiet)
+        return COCO, COCOeval_faster
     if name == 'pycocotools':
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
-        return COCO, COCOeval, {}
+        return COCO, COCOeval
     raise ValueError(f'backend must be one of {COCO_BACKENDS}, got {name!r}')
-
-
-def _quiet(*args) -> None:
-    """faster-coco-eval's print function: say nothing."""
 
 
 def _coco_api(coco_cls, dataset: Dict):
