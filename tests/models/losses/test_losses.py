@@ -70,12 +70,14 @@ def test_bce_equals_torch_and_focal_formula():
 
 
 def test_label_smoothing_targets():
-    logits = torch.zeros(2)
+    """Targets 1, 0 and 0.5 become 0.9, 0.1 and 0.5 (at logits other than
+    0, where every target has the same loss, log 2)."""
+    logits = torch.tensor([1.5, -0.7, 2.0])
     smoothed = SigmoidBCELoss(label_smoothing=0.2, reduction='none')(
-        logits, torch.tensor([1.0, 0.0]))
+        logits, torch.tensor([1.0, 0.0, 0.5]))
     reference = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, torch.tensor([0.9, 0.1]), reduction='none')
-    assert torch.allclose(smoothed, reference)
+        logits, torch.tensor([0.9, 0.1, 0.5]), reduction='none')
+    assert torch.allclose(smoothed, reference, rtol=0, atol=1e-7)
 
 
 def test_weight_and_reduction():

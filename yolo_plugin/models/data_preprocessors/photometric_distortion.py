@@ -112,7 +112,7 @@ def distort_batch(bgr: Tensor, params: Dict[str, Tensor]) -> Tensor:
 
 def distort_images_cv2(batch: Tensor, params: Sequence[dict],
                        image_sizes: Sequence[Tuple[int, int]],
-                       reverse_channels: bool = False) -> Tensor:
+                       reverse_channels: bool) -> Tensor:
     """mmdet's PhotoMetricDistortion in place on the (h, w) top-left
     region of each image of the (N, 3, H, W) float32 BGR CPU batch, with
     OpenCV and numpy as mmdet calls them (steps with identity parameters

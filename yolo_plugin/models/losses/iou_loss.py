@@ -22,7 +22,9 @@ def aligned_iou(boxes1: torch.Tensor, boxes2: torch.Tensor, mode: str = 'iou',
             ``alpha * v``).
 
     Returns:
-        ``(...)`` scores in ``[-1, 1]`` (``[0, 1]`` for ``'iou'``).
+        ``(...)`` scores: ``[0, 1]`` for ``'iou'``, ``[-1, 1]`` for
+        ``'giou'`` and ``'diou'``, ``(-1.5, 1]`` for ``'ciou'`` (DIoU above
+        -1, minus an aspect term of at most 1/2 for disjoint boxes).
     """
     if mode not in IOU_MODES:
         raise ValueError(f'aligned_iou: mode must be one of {IOU_MODES}, got {mode!r}')
