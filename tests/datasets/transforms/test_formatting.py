@@ -58,12 +58,33 @@ def test_inputs_are_a_channels_last_view(augmented):
     lambda img: np.lib.stride_tricks.as_strided(
         img, strides=img.strides, writeable=False),
     lambda img: img[:, ::-1],
-], ids=['read-only', 'negative strides'])
+    np.asfortranarray,
+], ids=['read-only', 'negative strides', 'Fortran order'])
 def test_copies_what_torch_cannot_view(augmented, make_awkward):
     img = make_awkward(augmented['img'])
     inputs = PackDetInputsChannelsLast()(dict(img=img))['inputs']
     assert torch.equal(inputs, torch.from_numpy(img.copy()).permute(2, 0, 1))
     assert not np.shares_memory(inputs.numpy(), augmented['img'])
+    height, width, channels = img.shape
+    assert inputs.stride() == (1, width * channels, channels)
+
+
+def test_grey_image_gets_one_channel():
+    img = np.arange(35, dtype=np.uint8).reshape(5, 7)
+    inputs = PackDetInputsChannelsLast()(dict(img=img))['inputs']
+    assert inputs.shape == (1, 5, 7) and torch.equal(inputs[0], torch.from_numpy(img))
+    assert np.shares_memory(inputs.numpy(), img)
+
+
+def test_mmdet_packs_everything_but_the_image(augmented, monkeypatch):
+    """The image never reaches mmdet's PackDetInputs (whose CHW copy is
+    what this transform saves)."""
+    seen = []
+    pack = PackDetInputs.transform
+    monkeypatch.setattr(PackDetInputs, 'transform',
+                        lambda self, results: seen.append(set(results)) or pack(self, results))
+    PackDetInputsChannelsLast()(copy.deepcopy(augmented))
+    assert seen == [set(augmented) - {'img'}]
 
 
 class PackedImages(torch.utils.data.Dataset):

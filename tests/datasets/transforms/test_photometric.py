@@ -37,3 +37,9 @@ def test_image_untouched_and_types_plain():
     params = results[PHOTOMETRIC_PARAMS_KEY]
     assert type(params['contrast_first']) is bool
     assert all(type(c) is int for c in params['channel_order'])
+
+
+def test_repr_names_the_class_and_settings():
+    assert repr(DeferredPhotoMetricDistortion(**SETTINGS)) == (
+        'DeferredPhotoMetricDistortion(brightness_delta=20, contrast_range=(0.7, 1.2), '
+        'saturation_range=(0.6, 1.8), hue_delta=10)')

@@ -132,14 +132,37 @@ def test_training_chain_same_as_mmdet(settings):
 def test_some_samples_without_parameters_is_an_error():
     samples = geometric_results(range(2))
     samples[0] = DeferredPhotoMetricDistortion()(samples[0])
-    with pytest.raises(KeyError, match=PHOTOMETRIC_PARAMS_KEY):
+    with pytest.raises(KeyError) as error:
         our_batch(samples, RECIPE_SETTINGS, training=True)
+    assert error.value.args[0] == (
+        f"PhotometricDetDataPreprocessor: {PHOTOMETRIC_PARAMS_KEY!r} is in the metainfo of "
+        'some data samples of the batch but not all; every training pipeline needs '
+        'DeferredPhotoMetricDistortion, or none')
 
 
 def test_inputs_must_be_a_list():
     preprocessor = PhotometricDetDataPreprocessor(**RECIPE_SETTINGS)
-    with pytest.raises(TypeError, match="data\\['inputs'\\]"):
+    with pytest.raises(TypeError) as error:
         preprocessor(dict(inputs=torch.zeros(1, 3, 32, 32)), training=True)
+    assert str(error.value) == (
+        "PhotometricDetDataPreprocessor: data['inputs'] must be a list of (C, H, W) tensors "
+        "(pseudo_collate), got <class 'torch.Tensor'>")
+
+
+def test_one_image_and_no_data_samples():
+    """A batch of one image, and inputs without data samples (as at
+    inference on bare images): mmdet's batch, ``data_samples`` None."""
+    (sample, ) = geometric_results([4])
+    assert_same_batch(our_batch([sample], RECIPE_SETTINGS, training=True),
+                      mmdet_batch([sample], RECIPE_SETTINGS, training=True))
+    image = PackDetInputsChannelsLast()(copy.deepcopy(sample))['inputs']
+    ours = PhotometricDetDataPreprocessor(**RECIPE_SETTINGS)(dict(inputs=[image]))
+    padded = Pad(size_divisor=32)(copy.deepcopy(sample))
+    theirs = DetDataPreprocessor(**RECIPE_SETTINGS)(
+        dict(inputs=[PackDetInputs()(padded)['inputs']]))
+    assert ours.keys() == theirs.keys() == {'inputs', 'data_samples'}
+    assert ours['data_samples'] is None is theirs['data_samples']
+    torch.testing.assert_close(ours['inputs'], theirs['inputs'], rtol=0, atol=0)
 
 
 def test_registered_under_a_name_of_its_own():

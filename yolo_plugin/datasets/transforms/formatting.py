@@ -28,11 +28,10 @@ class PackDetInputsChannelsLast(PackDetInputs):
     Args:
         meta_keys: the results keys copied into the data sample's
             metainfo.
-        Others: as mmdet's ``PackDetInputs``.
     """
 
-    def __init__(self, meta_keys=DEFAULT_META_KEYS, **kwargs) -> None:
-        super().__init__(meta_keys=meta_keys, **kwargs)
+    def __init__(self, meta_keys=DEFAULT_META_KEYS) -> None:
+        super().__init__(meta_keys=meta_keys)
 
     def transform(self, results: dict) -> dict:
         packed = super().transform(

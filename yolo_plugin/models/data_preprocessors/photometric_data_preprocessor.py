@@ -76,8 +76,9 @@ class _ChannelsLastImageStage(ImgDataPreprocessor):
     def _stack(self, images: Sequence[Tensor],
                reverse_channels: bool) -> Tensor:
         """(N, C, H, W) float32 channels-last batch of the images, top-left
-        aligned, their channel order reversed if ``reverse_channels``, the
-        padding 0 until :meth:`_fill_padding` rewrites it."""
+        aligned, their channel order reversed if ``reverse_channels``; the
+        padding is left unset (the distortion and the normalisation work
+        pixel by pixel, and :meth:`_fill_padding` then writes all of it)."""
         height, width = self._padded_size(images)
         channels = images[0].shape[0]
         batch = torch.empty((len(images), channels, height, width),
@@ -91,7 +92,6 @@ class _ChannelsLastImageStage(ImgDataPreprocessor):
                     region[channel].copy_(img[channels - 1 - channel])
             else:
                 region.copy_(img)
-        self._pad(batch, images, 0.0, 0.0)
         return batch
 
     def _fill_padding(self, batch: Tensor, images: Sequence[Tensor]) -> None:
